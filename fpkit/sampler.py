@@ -132,10 +132,37 @@ class _Clock:
         return {k: b - a for k, (a, b) in self.marks.items()}
 
 
-def _gather(canvas: torch.Tensor, sources, zero_index: int) -> torch.Tensor:
-    """Frames of the canvas at `sources` (None -> the canvas's all-zero frame): (B, C, len, h, w)."""
-    idx = torch.tensor([zero_index if p is None else p for p in sources], device=canvas.device)
-    return canvas.index_select(2, idx)
+def make_canvas(plan: planning.Plan, start_latent: torch.Tensor, last_latent: torch.Tensor | None = None,
+                channels: int | None = None) -> torch.Tensor:
+    """The latent canvas a plan's slot sources index: (B, C, N + 2, h, w) float32 with the start latent
+    at 0, sections at their windows, the last image at N = plan.num_latents, all zeros at N + 1."""
+    b, c = start_latent.shape[:2]
+    h, w = start_latent.shape[-2:]
+    n = plan.num_latents
+    canvas = torch.zeros(b, channels or c, n + 2, h, w, device=start_latent.device, dtype=torch.float32)
+    canvas[:, :, 0:1] = start_latent
+    if last_latent is not None:
+        canvas[:, :, n:n + 1] = last_latent
+    return canvas
+
+
+def context_inputs(canvas: torch.Tensor, section: planning.SectionPlan, dtype: torch.dtype) -> dict:
+    """The transformer keywords for one section's packed context, gathered from the canvas by the
+    plan's slot sources (None -> the canvas's last, all-zero frame). Training and sampling share it."""
+    zero_index = canvas.shape[2] - 1
+    out = {}
+    names = {"clean": ("latents_clean", "indices_latents_clean"),
+             "history_2x": ("latents_history_2x", "indices_latents_history_2x"),
+             "history_4x": ("latents_history_4x", "indices_latents_history_4x")}
+    for key, (sources, rope) in section.inputs().items():
+        if key == "noisy":
+            out["indices_latents"] = torch.tensor(rope)
+            continue
+        idx = torch.tensor([zero_index if p is None else p for p in sources], device=canvas.device)
+        lat_name, idx_name = names[key]
+        out[lat_name] = canvas.index_select(2, idx).to(dtype)
+        out[idx_name] = torch.tensor(rope)
+    return out
 
 
 @torch.no_grad()
@@ -275,11 +302,7 @@ def sample(
     # 3. The canvas: start latent, every section's window, the last image, one all-zero frame.
     channels = pipe.transformer.config.in_channels
     h, w = height // vae_s, width // vae_s
-    canvas = torch.zeros(batch_size, channels, n_lat + 2, h, w, device=device, dtype=torch.float32)
-    canvas[:, :, 0:1] = image_latents
-    if last_image_latents is not None:
-        canvas[:, :, n_lat:n_lat + 1] = last_image_latents
-    zero_index = n_lat + 1
+    canvas = make_canvas(the_plan, image_latents, last_image_latents, channels)
 
     settings = dict(
         sampling_type=sampling_type, height=height, width=width, num_frames_requested=num_frames,
@@ -300,12 +323,7 @@ def sample(
     progress = pipe.progress_bar(total=num_sections * num_inference_steps)
     for section in the_plan.sections:
         clock.start(section.order)
-        inputs = section.inputs()
-        ctx = {}
-        for key in ("clean", "history_2x", "history_4x"):
-            sources, rope = inputs[key]
-            ctx[key] = (_gather(canvas, sources, zero_index).to(transformer_dtype), torch.tensor(rope))
-        indices_latents = torch.tensor(inputs["noisy"][1])
+        context = context_inputs(canvas, section, transformer_dtype)
         if latents is None:
             x = pipe.prepare_latents(batch_size, channels, height, width, window_num_frames, dtype=torch.float32,
                                      device=device, generator=generator, latents=None)
@@ -317,12 +335,8 @@ def sample(
         timesteps = scheduler.timesteps
         pipe._num_timesteps = len(timesteps)
         observe(observers, SectionStarted(section, schedule))
-        context = dict(
-            image_embeds=image_embeds, indices_latents=indices_latents, guidance=guidance,
-            latents_clean=ctx["clean"][0], indices_latents_clean=ctx["clean"][1],
-            latents_history_2x=ctx["history_2x"][0], indices_latents_history_2x=ctx["history_2x"][1],
-            latents_history_4x=ctx["history_4x"][0], indices_latents_history_4x=ctx["history_4x"][1],
-            attention_kwargs=attention_kwargs, return_dict=False)
+        context.update(image_embeds=image_embeds, guidance=guidance, attention_kwargs=attention_kwargs,
+                       return_dict=False)
         for i, t in enumerate(timesteps):
             if pipe.interrupt:
                 continue
