@@ -91,12 +91,31 @@ def _euler(base, rule: str, shift: float | None, steps: int):
     return FlowMatchEulerDiscreteScheduler.from_config(_with_shift(config, rule, shift))
 
 
+def _flow_unipc_class():
+    from diffusers import UniPCMultistepScheduler
+    from diffusers.schedulers.scheduling_utils import SchedulerOutput
+
+    class FlowUniPCMultistepScheduler(UniPCMultistepScheduler):
+        """diffusers' flow-prediction UniPC, except the final step to sigma 0 returns the x0
+        prediction x - sigma * v, as the reference demo's loop does. (diffusers 0.42's bh1 update
+        takes log(0) there: B_h = -inf times a zero residual gives NaN.)"""
+
+        def step(self, model_output, timestep, sample, return_dict=True, **kwargs):
+            if self.step_index is None:
+                self._init_step_index(timestep)
+            if float(self.sigmas[self.step_index + 1]) == 0.0:
+                x0 = sample - self.sigmas[self.step_index].to(sample) * model_output.to(sample)
+                self._step_index += 1
+                return SchedulerOutput(prev_sample=x0) if return_dict else (x0,)
+            return super().step(model_output, timestep, sample, return_dict=return_dict, **kwargs)
+
+    return FlowUniPCMultistepScheduler
+
+
 def _unipc(base, rule: str, shift: float | None, steps: int):
     """Reference demo's solver: flow-prediction UniPC (bh1, order min(3, steps - 2)). The dynamic
     rule is applied by `setup` as the fixed flow shift exp(mu) (the same map)."""
-    from diffusers import UniPCMultistepScheduler
-
-    return UniPCMultistepScheduler(
+    return _flow_unipc_class()(
         prediction_type="flow_prediction",
         use_flow_sigmas=True,
         flow_shift=float(shift) if shift is not None else 1.0,
@@ -164,7 +183,7 @@ class SchedulePlanner:
             rule = "fixed" if self.solver == "unipc" else self.rule
             self._scheduler = SOLVERS[self.solver](self.base, rule, shift, self.num_inference_steps)
         scheduler = self._scheduler
-        sigmas = base_sigmas(self.num_inference_steps) if self.sigmas is None else self.sigmas
+        sigmas = base_sigmas(self.num_inference_steps) if self.sigmas is None else np.asarray(self.sigmas)
         kwargs = {"sigmas": sigmas}
         if "mu" in _set_timesteps_params(scheduler):
             kwargs["mu"] = mu  # as the pipeline does; a fixed-shift scheduler ignores it
