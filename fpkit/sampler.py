@@ -71,7 +71,7 @@ def _check_int(name: str, value, low: int) -> None:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
-def check_arguments(pipe, *, image, last_image, image_latents, last_image_latents, height, width, num_frames,
+def check_arguments(*, vae_spatial: int, patch_size: int, image, last_image, image_latents, last_image_latents, height, width, num_frames,
                     latent_window_size, sampling_type, output_type, num_inference_steps) -> None:
     """Everything that can be wrong with a call, raised before any model runs (ValueError naming it)."""
     if sampling_type not in planning.STRATEGIES:
@@ -83,12 +83,12 @@ def check_arguments(pipe, *, image, last_image, image_latents, last_image_latent
     _check_int("latent_window_size", latent_window_size, 1)
     _check_int("num_frames", num_frames, 1)
     _check_int("num_inference_steps", num_inference_steps, 1)
-    factor = pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size
+    factor = vae_spatial * patch_size
     for name, value in (("height", height), ("width", width)):
         _check_int(name, value, 1)
         if value % factor:
-            raise ValueError(f"{name}={value} is not divisible by {factor} (VAE factor "
-                             f"{pipe.vae_scale_factor_spatial} x patch size {pipe.transformer.config.patch_size})")
+            raise ValueError(f"{name}={value} is not divisible by {factor} (VAE factor {vae_spatial} x patch "
+                             f"size {patch_size})")
     if image is None:
         raise ValueError("`image` is required (PIL image, numpy array or tensor): the SigLIP embedding needs it; "
                          "`image_latents` may replace only its VAE encoding")
@@ -207,6 +207,7 @@ def sample(
     record_dtype: torch.dtype = torch.float16,
     history: planning.HistorySpec | None = None,
     latents: torch.Tensor | None = None,
+    image_embeds: torch.Tensor | None = None,
     observers: tuple[Callable, ...] = (),
     fps: int = 30,
 ) -> Run:
@@ -217,12 +218,14 @@ def sample(
     fixed shift); `solver` (None = the pipeline's scheduler class, "euler", "unipc"); `record`
     ("none", "sections", "steps"); `history` (HistorySpec: history sizes and padding rule);
     `latents`: initial noise for all sections in temporal order, (B, C, n * lws, h, w), instead of
-    drawing it from `generator`; `observers`: callables that receive every event.
+    drawing it from `generator`; `image_embeds`: a precomputed SigLIP embedding of `image` (sweeps
+    encode each image once); `observers`: callables that receive every event.
     """
     from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_framepack import DEFAULT_PROMPT_TEMPLATE
 
     # 1. Validate everything before any model runs.
-    check_arguments(pipe, image=image, last_image=last_image, image_latents=image_latents,
+    check_arguments(vae_spatial=pipe.vae_scale_factor_spatial, patch_size=pipe.transformer.config.patch_size,
+                    image=image, last_image=last_image, image_latents=image_latents,
                     last_image_latents=last_image_latents, height=height, width=width, num_frames=num_frames,
                     latent_window_size=latent_window_size, sampling_type=sampling_type, output_type=output_type,
                     num_inference_steps=num_inference_steps)
@@ -284,7 +287,9 @@ def sample(
         negative_pooled_prompt_embeds = negative_pooled_prompt_embeds.to(transformer_dtype)
 
     image = pipe.video_processor.preprocess(image, height, width)
-    image_embeds = pipe.encode_image(image, device=device).to(transformer_dtype)
+    if image_embeds is None:
+        image_embeds = pipe.encode_image(image, device=device)
+    image_embeds = image_embeds.to(device=device, dtype=transformer_dtype)
     if last_image is not None:
         last_image = pipe.video_processor.preprocess(last_image, height, width)
         # diffusers 0.42 computes the average of both SigLIP embeddings but conditions on the first
