@@ -1,4 +1,4 @@
-"""`fpkit demo | toy ...`: the command line."""
+"""`fpkit demo | run | report | ls | toy ...`: the command line."""
 
 from __future__ import annotations
 
@@ -47,6 +47,40 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from .experiment import ExperimentError, load_experiment, parse_only, run_experiment
+
+    try:
+        only = parse_only(args.only)
+        exp = load_experiment(args.experiment, overrides=only)
+    except (ExperimentError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    table = run_experiment(exp, out_dir=args.out, only=only)
+    out = args.out or f"results/{exp.name}"
+    print(f"{len(table)} finished runs in {out} (table.parquet)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    try:
+        path = write_report(args.results, metrics=args.metric or None)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} and {path.with_suffix('.html')}")
+    return 0
+
+
+def cmd_ls(args) -> int:
+    from .report import list_results
+
+    print(list_results(args.results))
+    return 0
+
+
 def cmd_toy(args, rest) -> int:
     from fpkit.toy.cli import main as toy_main
 
@@ -60,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, help="output folder")
     demo.add_argument("--steps", type=int, default=4, help="denoising steps per section")
     demo.add_argument("--seed", type=int, default=0)
+    run = sub.add_parser("run", help="run (or resume) an experiment grid: fpkit run EXP.toml")
+    run.add_argument("experiment", help="experiment TOML file")
+    run.add_argument("--out", help="results folder (default results/<experiment name>)")
+    run.add_argument("--only", nargs="*", metavar="KEY=VALUE", help="run only grid points with these values")
+    report = sub.add_parser("report", help="plots and a markdown/HTML summary of a results folder")
+    report.add_argument("results", help="results folder (results/<experiment>)")
+    report.add_argument("--metric", action="append", help="metric to plot (repeatable)")
+    ls = sub.add_parser("ls", help="list the finished runs of a results folder")
+    ls.add_argument("results")
     sub.add_parser("toy", help="the toy model organism: `fpkit toy train --variant f1` ...", add_help=False)
     return parser
 
@@ -74,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.steps < 1:
             parser.error(f"--steps must be >= 1, got {args.steps}")
         return cmd_demo(args)
-    return 2
+    return {"run": cmd_run, "report": cmd_report, "ls": cmd_ls}[args.command](args)
 
 
 if __name__ == "__main__":
