@@ -5,7 +5,9 @@
     run.trace.to_frame() # what every section saw
 """
 
+from .experiment import load_experiment, run_experiment
 from .pipelines import CHECKPOINTS, load_pipeline, tiny_pipeline
+from . import metrics
 from .planning import HistorySpec, Plan, SectionPlan, Slot, plan
 from .sampler import Run, sample
 from .schedule import SectionSchedule
@@ -23,8 +25,11 @@ __all__ = [
     "Slot",
     "Trace",
     "TraceRecorder",
+    "load_experiment",
     "load_pipeline",
+    "metrics",
     "plan",
+    "run_experiment",
     "sample",
     "tiny_pipeline",
 ]

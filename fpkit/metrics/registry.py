@@ -1,0 +1,120 @@
+"""The metric registry: one canonical snake_case name per metric, its function and its metadata.
+
+Every metric of a kind shares one signature:
+  kind "frame":  fn(batch: FrameBatch) -> np.ndarray (n,)      one value per decoded frame
+  kind "latent": fn(batch: LatentBatch) -> np.ndarray (N,) or (N, C)  per latent frame (per channel)
+A metric that cannot run (e.g. LPIPS without cached backbone weights) says why through `available`;
+callers then emit NaN with that reason, or raise `MetricUnavailable` in strict mode. Never None.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+KINDS = ("frame", "latent")
+REFERENCES = ("none", "first", "previous", "start_latent", "previous_section")
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+INF = math.inf  # for unbounded ranges
+
+
+class MetricUnavailable(RuntimeError):
+    """A metric cannot be computed here (missing weights, ...). `reason` is what the tables show."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f"metric {name!r} {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    fn: Callable
+    kind: str  # "frame" | "latent"
+    family: str  # clarity | color | fidelity | stability | motion | latent
+    higher_is_better: bool | None  # None: descriptive, neither direction is "better"
+    range: tuple[float, float]
+    reference: str  # what it compares against: none | first | previous | start_latent | previous_section
+    description: str
+    unit: str = ""
+    needs_weights: bool = False
+    default: bool = True  # part of the default suite
+    per_channel: bool = False  # latent metrics: one value per latent channel
+    available: Callable[[], str | None] | None = None  # None -> always; else returns a reason or None
+
+    def __post_init__(self):
+        if not _SNAKE.match(self.name):
+            raise ValueError(f"metric name must be snake_case, got {self.name!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"metric kind must be one of {KINDS}, got {self.kind!r}")
+        if self.reference not in REFERENCES:
+            raise ValueError(f"metric reference must be one of {REFERENCES}, got {self.reference!r}")
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.reference != "none"
+
+    def unavailable_reason(self) -> str | None:
+        return None if self.available is None else self.available()
+
+    def to_dict(self) -> dict:
+        lo, hi = self.range
+        direction = {True: "higher", False: "lower", None: "none"}[self.higher_is_better]
+        return dict(name=self.name, kind=self.kind, family=self.family, better=direction,
+                    range_min=lo, range_max=hi, reference=self.reference,
+                    needs_reference=self.needs_reference, needs_weights=self.needs_weights,
+                    default=self.default, per_channel=self.per_channel, unit=self.unit,
+                    description=self.description)
+
+
+REGISTRY: dict[str, Metric] = {}
+
+
+def register(name: str, **meta) -> Callable[[Callable], Callable]:
+    """Decorator: register `fn` under `name` with the given Metric metadata."""
+
+    def deco(fn: Callable) -> Callable:
+        if name in REGISTRY:
+            raise ValueError(f"metric {name!r} is already registered")
+        REGISTRY[name] = Metric(name=name, fn=fn, **meta)
+        return fn
+
+    return deco
+
+
+def get_metric(name: str) -> Metric:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown metric {name!r}; known: {sorted(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def resolve(metrics: str | Iterable[str] | None, kind: str) -> list[Metric]:
+    """Names -> Metrics of `kind` (None: the default suite of that kind), duplicates dropped."""
+    if metrics is None:
+        return [m for m in REGISTRY.values() if m.kind == kind and m.default]
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    out = []
+    for name in dict.fromkeys(names):
+        metric = get_metric(name)
+        if metric.kind != kind:
+            hint = "fpkit.metrics.latent_metrics(trace)" if metric.kind == "latent" else "fpkit.metrics.compute(video)"
+            raise ValueError(f"metric {name!r} is a {metric.kind} metric; compute it with {hint}")
+        out.append(metric)
+    if not out:
+        raise ValueError(f"no metrics requested; known {kind} metrics: "
+                         f"{sorted(m.name for m in REGISTRY.values() if m.kind == kind)}")
+    return out
+
+
+def list_metrics(kind: str | None = None):
+    """Registry metadata as a DataFrame (one row per metric)."""
+    import pandas as pd
+
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS} or None, got {kind!r}")
+    rows = [m.to_dict() for m in REGISTRY.values() if kind is None or m.kind == kind]
+    return pd.DataFrame(rows)
+

@@ -1,0 +1,222 @@
+"""Experiment files, the grid runner, resume after SIGKILL, accelerate sharding."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import fpkit
+from fpkit.experiment import (
+    ExperimentError,
+    Runner,
+    load_experiment,
+    parse_experiment,
+    run_is_done,
+    sample_signature_keys,
+    SAMPLE_KEYS,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "experiments" / "tiny_smoke.toml"
+
+
+def smoke_dict(**changes):
+    data = {
+        "name": "t", "model": {"name": "tiny"},
+        "inputs": {"images": {"discs": "builtin:discs"}, "prompts": {"a": "a red ball", "b": "a blue cube"}},
+        "fixed": {"height": 32, "width": 48, "latent_window_size": 3, "num_sections": 2, "num_inference_steps": 1},
+        "grid": {"sampling_type": ["vanilla", "inverted_anti_drifting"], "seed": [0, 1]},
+        "metrics": {"names": ["brightness", "flicker"]},
+    }
+    for key, value in changes.items():
+        data[key] = value
+    return data
+
+
+def test_sample_keys_are_real_sample_keywords():
+    assert set(SAMPLE_KEYS) <= sample_signature_keys()
+
+
+def test_grid_expansion_and_stable_run_ids():
+    exp = parse_experiment(smoke_dict())
+    runs = exp.runs()
+    assert len(runs) == 2 * 2 * 2  # sampling types x seeds x prompts (inputs default to all declared)
+    assert len({r.run_id for r in runs}) == len(runs)
+    again = parse_experiment(smoke_dict()).runs()
+    assert [r.run_id for r in runs] == [r.run_id for r in again]
+    assert runs[0].kwargs["num_frames"] == 2 * 9  # num_sections=2 with 9-frame windows (lws 3, VAE 4x)
+    assert {r.to_dict()["sampling_type"] for r in exp.runs({"sampling_type": "vanilla"})} == {"vanilla"}
+
+
+def test_invalid_file_lists_every_problem_before_loading(monkeypatch, tmp_path):
+    def boom(*a, **k):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(fpkit.pipelines, "tiny_pipeline", boom)
+    bad = smoke_dict(grid={"sampling_type": ["vanilla", "inverted_anti_drifting"], "sede": [0]},
+                     fixed={"height": 40, "width": 48, "latent_window_size": 3, "num_sections": 2},
+                     inputs={"images": {"discs": "builtin:discs", "x": "missing.png"}, "prompts": {"a": "hi"},
+                             "last_images": {"end": "builtin:checker"}},
+                     metrics={"names": ["sharpness_9000"]})
+    bad["grid"]["last_image"] = ["end"]
+    path = tmp_path / "bad.toml"
+    _write_toml(path, bad)
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    text = str(err.value)
+    for needle in ("unknown key 'sede' in [grid]", "image file 'missing.png' not found",
+                   "unknown metric 'sharpness_9000'"):
+        assert needle in text
+    # once the keys are fixed, the per-run problems are all listed too
+    bad["grid"] = {"sampling_type": ["vanilla", "inverted_anti_drifting"], "last_image": ["end"]}
+    bad["inputs"]["images"] = {"discs": "builtin:discs"}
+    bad["metrics"] = {"names": ["brightness"]}
+    _write_toml(path, bad)
+    with pytest.raises(ExperimentError) as err:
+        load_experiment(path)
+    problems = err.value.problems
+    assert any("sampling_type 'vanilla' does not take a last_image" in p for p in problems)
+    assert any("height=40 is not divisible by 16" in p for p in problems)
+    assert len(problems) == 2  # one line per failing run (its first problem), each naming the run
+
+
+def _write_toml(path: Path, data: dict) -> None:
+    def fmt(v):
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return str(v)
+
+    lines = []
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {fmt(value)}")
+    for key, value in data.items():
+        if isinstance(value, dict):
+            lines.append(f"[{key}]")
+            for k, v in value.items():
+                if isinstance(v, dict):
+                    lines.append(f"{k} = {{ " + ", ".join(f'{kk} = {fmt(vv)}' for kk, vv in v.items()) + " }")
+                else:
+                    lines.append(f"{k} = {fmt(v)}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The shipped 2x2 grid on the tiny pipeline, with the text encoder's calls counted."""
+    out = tmp_path_factory.mktemp("smoke")
+    exp = load_experiment(SMOKE)
+    runner = Runner(exp, out, progress=False)
+    pipe = runner.load_pipe()
+    calls = []
+    hook = pipe.text_encoder.register_forward_pre_hook(lambda *a: calls.append(1))
+    try:
+        table = runner.run()
+    finally:
+        hook.remove()
+    return out, exp, table, calls, runner
+
+
+def test_two_by_two_grid_end_to_end(smoke_run):
+    out, exp, table, calls, _ = smoke_run
+    assert len(table) == 4 and table["run_id"].is_unique
+    for col in ("sampling_type", "seed", "latent_window_size", "num_frames", "layout", "frames",
+                "laplacian_var_mean", "laplacian_var_drift", "flicker_drift"):
+        assert col in table, col
+    assert set(table["sampling_type"]) == {"vanilla", "inverted_anti_drifting"}
+    assert pd.read_parquet(out / "table.parquet").equals(table)
+    for run_id in table["run_id"]:
+        d = out / "runs" / run_id
+        assert run_is_done(d)
+        assert {"config.json", "video.mp4", "metrics.parquet", "row.json", "done.json"} <= {p.name for p in d.iterdir()}
+        assert fpkit.Trace.load(d / "trace").plan.num_sections == 2
+
+
+def test_text_encoder_runs_once_per_distinct_prompt(smoke_run):
+    _, _, _, calls, runner = smoke_run
+    assert len(calls) == 1 and runner.cache.text_encoder_calls == 1  # 4 runs, 1 prompt
+
+
+def test_rerun_skips_and_corrupt_run_is_redone(smoke_run):
+    out, exp, table, _, runner = smoke_run
+    runs = sorted((out / "runs").iterdir())
+    stamps = {p.name: (p / "done.json").stat().st_mtime_ns for p in runs}
+    victim = runs[0]
+    video = victim / "video.mp4"
+    video.write_bytes(video.read_bytes()[:100])  # damaged after the fact
+    assert not run_is_done(victim)
+    again = Runner(exp, out, pipe=runner.pipe, progress=False).run()
+    assert len(again) == 4
+    after = {p.name: (p / "done.json").stat().st_mtime_ns for p in sorted((out / "runs").iterdir())}
+    assert set(after) == set(stamps)
+    assert after[victim.name] != stamps[victim.name]
+    assert all(after[k] == stamps[k] for k in stamps if k != victim.name)
+
+
+def test_sigkill_then_resume(tmp_path):
+    """Kill a sweep (SIGKILL) once a run has finished; re-run; every run done exactly once."""
+    out = tmp_path / "res"
+    cmd = [sys.executable, "-m", "fpkit", "run", str(SMOKE), "--out", str(out)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 300
+    runs_dir = out / "runs"
+    while time.time() < deadline and proc.poll() is None:
+        done = [p for p in runs_dir.glob("*") if not p.name.startswith(".")] if runs_dir.is_dir() else []
+        if done:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = {p.name: (p / "done.json").stat().st_mtime_ns
+             for p in runs_dir.glob("*") if not p.name.startswith(".")}
+    assert 1 <= len(first) < 4, "the sweep should have been killed part-way"
+    assert all(run_is_done(runs_dir / name) for name in first)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = pd.read_parquet(out / "table.parquet")
+    assert len(table) == 4 and table["run_id"].is_unique
+    final = {p.name: (p / "done.json").stat().st_mtime_ns for p in runs_dir.iterdir()}
+    assert len(final) == 4 and not any(n.startswith(".") for n in final)  # no leftovers
+    assert all(final[n] == first[n] for n in first)  # finished runs were not redone
+
+
+def test_cli_reports_invalid_file_and_report_ls(smoke_run, tmp_path, capsys):
+    from fpkit.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[grid]\nsampling_type = ["sideways"]\n')
+    assert main(["run", str(bad)]) == 2
+    assert "unknown sampling_type 'sideways'" in capsys.readouterr().err
+    out = smoke_run[0]
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").is_file() and (out / "report.html").is_file()
+    assert any(p.name.startswith("quality_vs_length") for p in (out / "plots").iterdir())
+    assert any(p.name.startswith("drift_") for p in (out / "plots").iterdir())
+    assert main(["ls", str(out)]) == 0
+    assert "4 finished runs" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_accelerate_two_processes_split_the_grid(tmp_path):
+    out = tmp_path / "acc"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "-m", "fpkit", "run", str(SMOKE), "--out", str(out)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = pd.read_parquet(out / "table.parquet")
+    assert len(table) == 4 and table["run_id"].is_unique
+    assert len(list((out / "runs").iterdir())) == 4
