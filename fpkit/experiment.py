@@ -536,7 +536,7 @@ class Runner:
     def run_dir(self, run: RunConfig) -> Path:
         return self.out_dir / "runs" / run.run_id
 
-    def execute(self, run: RunConfig) -> dict:
+    def execute(self, run: RunConfig, process_index: int = 0) -> dict:
         import torch
 
         from .sampler import sample
@@ -582,8 +582,14 @@ class Runner:
         row.update(self.metrics(result, run, tmp))
         (tmp / "row.json").write_text(json.dumps(row, default=_json_scalar))
         files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
-        (tmp / "done.json").write_text(json.dumps({"run_id": run.run_id, "files": files}))
-        os.replace(tmp, final)  # the run appears complete or not at all
+        (tmp / "done.json").write_text(json.dumps({"run_id": run.run_id, "files": files,
+                                                   "process_index": process_index}))
+        try:
+            os.replace(tmp, final)  # the run appears complete or not at all
+        except OSError:
+            if not run_is_done(final):
+                raise
+            shutil.rmtree(tmp)  # another process finished the same run first
         return row
 
     def metrics(self, result, run: RunConfig, folder: Path) -> dict:
@@ -613,7 +619,7 @@ class Runner:
         if todo:
             self.load_pipe(device=str(state.device) if state.num_processes > 1 else None)
             for run in tqdm(todo, desc=f"{self.exp.name} [{state.process_index}]", disable=not self.progress):
-                self.execute(run)
+                self.execute(run, state.process_index)
         state.wait_for_everyone()
         if state.is_main_process:
             for stale in (self.out_dir / "runs").glob(".tmp-*"):
@@ -641,11 +647,13 @@ class _SingleProcess:
 
 
 def _process_state():
-    """accelerate's PartialState when launched with `accelerate launch`, else a single process."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 or "ACCELERATE_MIXED_PRECISION" in os.environ:
+    """accelerate's PartialState under `accelerate launch --multi_gpu --num_processes N` (on CPUs
+    too: gloo), else a single process."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch
         from accelerate import PartialState
 
-        return PartialState()
+        return PartialState(cpu=not torch.cuda.is_available())
     return _SingleProcess()
 
 

@@ -211,7 +211,7 @@ def test_cli_reports_invalid_file_and_report_ls(smoke_run, tmp_path, capsys):
 @pytest.mark.slow
 def test_accelerate_two_processes_split_the_grid(tmp_path):
     out = tmp_path / "acc"
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--cpu",
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2", "--multi_gpu",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
            "-m", "fpkit", "run", str(SMOKE), "--out", str(out)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
@@ -220,3 +220,12 @@ def test_accelerate_two_processes_split_the_grid(tmp_path):
     table = pd.read_parquet(out / "table.parquet")
     assert len(table) == 4 and table["run_id"].is_unique
     assert len(list((out / "runs").iterdir())) == 4
+    workers = [json.loads((p / "done.json").read_text())["process_index"] for p in (out / "runs").iterdir()]
+    assert sorted(workers) == [0, 0, 1, 1]  # each process did its own half, each run exactly once
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_experiments_validate(path):
+    exp = load_experiment(path)
+    runs = exp.runs()
+    assert runs and len({r.run_id for r in runs}) == len(runs)
