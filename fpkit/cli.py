@@ -52,7 +52,7 @@ def cmd_run(args) -> int:
 
     try:
         only = parse_only(args.only)
-        exp = load_experiment(args.experiment, overrides=only)
+        exp = load_experiment(args.experiment, overrides=only, set_values=parse_only(args.set))
     except (ExperimentError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("experiment", help="experiment TOML file")
     run.add_argument("--out", help="results folder (default results/<experiment name>)")
     run.add_argument("--only", nargs="*", metavar="KEY=VALUE", help="run only grid points with these values")
+    run.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                     help="replace a fixed value (or a grid axis with a [list]) before expanding the grid")
     report = sub.add_parser("report", help="plots and a markdown/HTML summary of a results folder")
     report.add_argument("results", help="results folder (results/<experiment>)")
     report.add_argument("--metric", action="append", help="metric to plot (repeatable)")

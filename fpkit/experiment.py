@@ -101,9 +101,9 @@ def load_image(spec: str, base: Path, height: int, width: int):
     if spec.startswith("builtin:"):
         return builtin_image(spec.split(":", 1)[1], height, width)
     if spec.startswith("toy:"):
-        from fpkit.toy import start_image
+        from fpkit.toy.world import start_image
 
-        return start_image(int(spec.split(":", 1)[1]), height, width)
+        return start_image(int(spec.split(":", 1)[1])).resize((width, height))
     return Image.open(base / spec).convert("RGB")
 
 
@@ -121,9 +121,10 @@ def model_geometry(name: str) -> Geometry:
     if name == "tiny" or name in CHECKPOINTS or name in {c.repo for c in CHECKPOINTS.values()}:
         return Geometry(8, 4, 2)
     if name.startswith("toy:"):
-        from fpkit.toy import geometry
+        from fpkit.toy import read_config
 
-        return Geometry(*geometry(name.split(":", 1)[1]))
+        cfg = read_config(name.split(":", 1)[1])
+        return Geometry(cfg["codec"]["patch_size"], 1, cfg["transformer"]["patch_size"])
     path = Path(name)
     vae = json.loads((path / "vae" / "config.json").read_text())
     transformer = json.loads((path / "transformer" / "config.json").read_text())
@@ -147,6 +148,50 @@ def model_problem(name: str) -> str | None:
         return (f"model {name!r} is neither 'tiny', 'toy:<variant>', a registered checkpoint "
                 f"{sorted(CHECKPOINTS)} nor a folder with model_index.json")
     return None
+
+
+def load_model(name: str = "tiny", dtype: str = "float32", offload: str | None = None, device: str | None = None,
+               seed: int = 0):
+    """A pipeline by experiment-style name: "tiny", "toy:<variant>", a registered checkpoint or a
+    saved folder. Notebooks and the runner share it."""
+    import torch
+
+    if (err := model_problem(name)) is not None:
+        raise ValueError(err)
+    if name == "tiny":
+        from .pipelines import tiny_pipeline
+
+        pipe = tiny_pipeline(seed=seed)
+    elif name.startswith("toy:"):
+        from fpkit.toy import load_organism
+
+        pipe = load_organism(name.split(":", 1)[1])
+    else:
+        from .pipelines import load_pipeline
+
+        return load_pipeline(name, dtype=getattr(torch, dtype), offload=offload, device=device)
+    if device is not None:
+        pipe.to(device)
+    return pipe
+
+
+def model_defaults(name: str) -> dict:
+    """Sensible sampling settings per model: the toy organism's training geometry, or the released
+    models' usual 480x832 / lws 9 / 25 steps / guidance 10."""
+    if name.startswith("toy:"):
+        from fpkit.toy import PROMPT, read_config
+
+        cfg = read_config(name.split(":", 1)[1])
+        variant = cfg.get("variant", {})
+        size = cfg.get("train", {}).get("frame_size", 64)
+        return dict(height=size, width=size, latent_window_size=variant.get("latent_window_size", 4),
+                    num_inference_steps=12, guidance_scale=1.0, prompt=PROMPT, image="toy:1000000000")
+    if name == "tiny":
+        return dict(height=32, width=48, latent_window_size=3, num_inference_steps=4, guidance_scale=6.0,
+                    prompt="a red ball bounces", image="builtin:discs")
+    return dict(height=480, width=832, latent_window_size=9, num_inference_steps=25, guidance_scale=10.0,
+                prompt="The objects move slowly around the scene, smooth camera, high quality.",
+                image="builtin:discs")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +317,7 @@ def _unknown(section: str, keys, valid) -> list[str]:
     return [f"unknown key {k!r} in {section}; valid: {sorted(valid)}" for k in keys if k not in valid]
 
 
-def load_experiment(path, overrides: dict | None = None) -> Experiment:
+def load_experiment(path, overrides: dict | None = None, set_values: dict | None = None) -> Experiment:
     """Parse and validate an experiment TOML file; raise ExperimentError listing every problem."""
     path = Path(path)
     try:
@@ -281,12 +326,20 @@ def load_experiment(path, overrides: dict | None = None) -> Experiment:
         raise ExperimentError(str(path), ["file not found"]) from None
     except tomllib.TOMLDecodeError as err:
         raise ExperimentError(str(path), [f"not valid TOML: {err}"]) from None
-    return parse_experiment(data, source=str(path), base_dir=path.parent, overrides=overrides)
+    return parse_experiment(data, source=str(path), base_dir=path.parent, overrides=overrides,
+                            set_values=set_values)
 
 
 def parse_experiment(data: dict, source: str = "<experiment>", base_dir: Path | str = ".",
-                     overrides: dict | None = None) -> Experiment:
+                     overrides: dict | None = None, set_values: dict | None = None) -> Experiment:
+    """`overrides` filter the grid (--only); `set_values` replace fixed values or whole axes (--set)."""
     problems: list[str] = []
+    if set_values:
+        data = {**data, "fixed": dict(data.get("fixed", {})), "grid": dict(data.get("grid", {}))}
+        for key, value in set_values.items():
+            target = "grid" if isinstance(value, list) else "fixed"
+            data["grid" if target == "fixed" else "fixed"].pop(key, None)
+            data[target][key] = value
     problems += _unknown("the file", data, TOP_KEYS)
     model = data.get("model", {"name": "tiny"})
     if isinstance(model, str):
@@ -308,6 +361,8 @@ def parse_experiment(data: dict, source: str = "<experiment>", base_dir: Path | 
             problems.append(f"[grid] {key} must be a non-empty list, got {values!r}")
     if overrides:
         problems += _unknown("--only", overrides, valid_axes)
+    if set_values:
+        problems += _unknown("--set", set_values, valid_axes)
     if "num_frames" in fixed or "num_frames" in grid:
         if any(k in fixed or k in grid for k in ("seconds", "num_sections")):
             problems.append("give the length once: num_frames, seconds or num_sections")
@@ -406,7 +461,7 @@ def validate_runs(exp: Experiment, only: dict | None = None) -> list[str]:
 
 
 def parse_only(items: list[str] | None) -> dict[str, Any]:
-    """`--only k=v` filters; values parsed as TOML scalars when possible."""
+    """`--only k=v` / `--set k=v` pairs; values parsed as TOML values when possible."""
     out = {}
     for item in items or []:
         if "=" not in item:
@@ -481,26 +536,10 @@ class Runner:
 
     # -- model and encodings ---------------------------------------------------------------
     def load_pipe(self, device=None):
-        import torch
-
         if self.pipe is not None:
             return self.pipe
         cfg = self.exp.model
-        dtype = getattr(torch, cfg.dtype)
-        if cfg.name == "tiny":
-            from .pipelines import tiny_pipeline
-
-            pipe = tiny_pipeline(seed=cfg.seed)
-        elif cfg.name.startswith("toy:"):
-            from fpkit.toy import load_organism
-
-            pipe = load_organism(cfg.name.split(":", 1)[1])
-        else:
-            from .pipelines import load_pipeline
-
-            pipe = load_pipeline(cfg.name, dtype=dtype, offload=cfg.offload, device=cfg.device or device)
-        if cfg.offload is None and (cfg.device or device):
-            pipe.to(cfg.device or device)
+        pipe = load_model(cfg.name, cfg.dtype, cfg.offload, cfg.device or device, cfg.seed)
         pipe.set_progress_bar_config(disable=True)
         self.pipe = pipe
         return pipe
@@ -657,9 +696,12 @@ def _process_state():
     return _SingleProcess()
 
 
-def run_experiment(path_or_exp, out_dir=None, only: dict | None = None, pipe=None, progress: bool = True):
-    """Load (if a path), validate and run an experiment; returns the results table."""
-    exp = path_or_exp if isinstance(path_or_exp, Experiment) else load_experiment(path_or_exp, overrides=only)
+def run_experiment(path_or_exp, out_dir=None, only: dict | None = None, pipe=None, progress: bool = True,
+                   set_values: dict | None = None):
+    """Load (if a path), validate and run an experiment; returns the results table.
+    `only` filters the grid; `set_values` replaces fixed values or axes (lists) first."""
+    exp = path_or_exp if isinstance(path_or_exp, Experiment) else load_experiment(
+        path_or_exp, overrides=only, set_values=set_values)
     if isinstance(path_or_exp, Experiment) and only:
         problems = validate_runs(exp, only)
         if problems:

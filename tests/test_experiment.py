@@ -229,3 +229,11 @@ def test_shipped_experiments_validate(path):
     exp = load_experiment(path)
     runs = exp.runs()
     assert runs and len({r.run_id for r in runs}) == len(runs)
+
+
+def test_set_values_replace_fixed_and_axes():
+    exp = parse_experiment(smoke_dict(), set_values={"num_inference_steps": 3, "seed": [5]})
+    runs = exp.runs()
+    assert {r.kwargs["num_inference_steps"] for r in runs} == {3} and {r.seed for r in runs} == {5}
+    with pytest.raises(ExperimentError, match="unknown key 'stepz' in --set"):
+        parse_experiment(smoke_dict(), set_values={"stepz": 3})
