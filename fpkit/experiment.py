@@ -41,7 +41,7 @@ SAMPLE_KEYS = (
 # Experiment-level axes: inputs by name, the seed, and lengths in other units.
 RUN_KEYS = ("image", "last_image", "prompt", "seed", "seconds", "num_sections")
 TOP_KEYS = ("name", "description", "model", "inputs", "fixed", "grid", "record", "metrics", "fps")
-MODEL_KEYS = ("name", "dtype", "offload", "device", "seed")
+MODEL_KEYS = ("name", "dtype", "offload", "device", "seed", "by_sampling_type")
 INPUT_KEYS = ("images", "last_images", "prompts")
 RECORD_KEYS = ("level", "video")
 METRIC_KEYS = ("names", "ratio")
@@ -205,10 +205,19 @@ class ModelConfig:
     offload: str | None = None
     device: str | None = None
     seed: int = 0  # for the tiny random pipeline
+    # e.g. (("vanilla", "toy:f1"),): the checkpoint each sampling type needs, when it is not `name`
+    by_sampling_type: tuple[tuple[str, str], ...] = ()
+
+    def for_sampling_type(self, sampling_type: str | None) -> str:
+        return dict(self.by_sampling_type).get(sampling_type, self.name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(dict.fromkeys([self.name, *dict(self.by_sampling_type).values()]))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "dtype": self.dtype, "offload": self.offload, "device": self.device,
-                "seed": self.seed}
+                "seed": self.seed, "by_sampling_type": dict(self.by_sampling_type)}
 
 
 @dataclass(frozen=True)
@@ -266,16 +275,17 @@ class Experiment:
         axes.setdefault("prompt", tuple(n for n, _ in self.prompts))
         fixed = dict(self.fixed)
         names = list(axes)
-        geom = model_geometry(self.model.name) if model_problem(self.model.name) is None else Geometry(8, 4, 2)
         out = []
         for values in itertools.product(*(axes[n] for n in names)):
             point = {**fixed, **dict(zip(names, values))}
             if only and any(str(point.get(k)) != str(v) for k, v in only.items()):
                 continue
-            out.append(self._resolve(point, geom))
+            model = self.model.for_sampling_type(point.get("sampling_type"))
+            geom = model_geometry(model) if model_problem(model) is None else Geometry(8, 4, 2)
+            out.append(self._resolve(point, geom, model))
         return out
 
-    def _resolve(self, point: dict, geom: Geometry) -> RunConfig:
+    def _resolve(self, point: dict, geom: Geometry, model: str) -> RunConfig:
         sample = {k: point[k] for k in SAMPLE_KEYS if k in point}
         lws = sample.get("latent_window_size", 9)
         window_frames = (lws - 1) * geom.vae_temporal + 1 if isinstance(lws, int) and lws >= 1 else 1
@@ -291,7 +301,7 @@ class Experiment:
         if "sigmas" in sample:
             sample["sigmas"] = tuple(sample["sigmas"])
         return RunConfig(
-            experiment=self.name, model=self.model.name, image=point.get("image"), prompt=point.get("prompt"),
+            experiment=self.name, model=model, image=point.get("image"), prompt=point.get("prompt"),
             seed=point.get("seed", 0), last_image=point.get("last_image"),
             sample=tuple(sorted(sample.items())), labels=tuple(sorted(labels.items())))
 
@@ -388,9 +398,17 @@ def parse_experiment(data: dict, source: str = "<experiment>", base_dir: Path | 
     record_level = record.get("level", "sections")
     if record_level not in RECORD_LEVELS:
         problems.append(f"[record] level must be one of {RECORD_LEVELS}, got {record_level!r}")
-    model_cfg = ModelConfig(**{k: model[k] for k in MODEL_KEYS if k in model})
-    if (err := model_problem(model_cfg.name)) is not None:
-        problems.append(err)
+    by_type = model.get("by_sampling_type", {})
+    if not isinstance(by_type, dict):
+        problems.append(f"[model] by_sampling_type must be a table, got {by_type!r}")
+        by_type = {}
+    problems += [f"[model] by_sampling_type: unknown sampling type {k!r}; known: {sorted(planning.STRATEGIES)}"
+                 for k in by_type if k not in planning.STRATEGIES]
+    model_cfg = ModelConfig(**{k: model[k] for k in MODEL_KEYS if k in model and k != "by_sampling_type"},
+                            by_sampling_type=tuple(sorted(by_type.items())))
+    for model_name in model_cfg.names:
+        if (err := model_problem(model_name)) is not None:
+            problems.append(err)
     if model_cfg.dtype not in ("float32", "float16", "bfloat16"):
         problems.append(f"[model] dtype must be float32, float16 or bfloat16, got {model_cfg.dtype!r}")
     names = metrics.get("names")
@@ -421,7 +439,6 @@ def validate_runs(exp: Experiment, only: dict | None = None) -> list[str]:
 
     from .sampler import check_arguments
 
-    geom = model_geometry(exp.model.name)
     image_names, last_names = dict(exp.images), dict(exp.last_images)
     prompt_names = dict(exp.prompts)
     placeholder = Image.new("RGB", (8, 8))
@@ -433,6 +450,7 @@ def validate_runs(exp: Experiment, only: dict | None = None) -> list[str]:
         label = ", ".join(f"{k}={v}" for k, v in run.to_dict().items() if k in dict(exp.grid))
         where = f"run [{label}]" if label else "run"
         kw = run.kwargs
+        geom = model_geometry(run.model)
         try:
             if run.image not in image_names:
                 raise ValueError(f"image {run.image!r} is not declared in [inputs] images {sorted(image_names)}")
@@ -530,38 +548,42 @@ class Runner:
     def __init__(self, exp: Experiment, out_dir=None, pipe=None, progress: bool = True):
         self.exp = exp
         self.out_dir = Path(out_dir) if out_dir is not None else Path("results") / exp.name
-        self.pipe = pipe
+        self.given_pipe = pipe  # used for every model (tests, notebooks that already hold one)
+        self.pipes: dict[str, Any] = {}
         self.progress = progress
         self.cache = _Encodings()
 
     # -- model and encodings ---------------------------------------------------------------
-    def load_pipe(self, device=None):
-        if self.pipe is not None:
-            return self.pipe
-        cfg = self.exp.model
-        pipe = load_model(cfg.name, cfg.dtype, cfg.offload, cfg.device or device, cfg.seed)
-        pipe.set_progress_bar_config(disable=True)
-        self.pipe = pipe
-        return pipe
+    def load_pipe(self, model: str | None = None, device=None):
+        """The pipeline for `model` (default: the experiment's), loaded once."""
+        model = model or self.exp.model.name
+        if self.given_pipe is not None:
+            return self.given_pipe
+        if model not in self.pipes:
+            cfg = self.exp.model
+            pipe = load_model(model, cfg.dtype, cfg.offload, cfg.device or device, cfg.seed)
+            pipe.set_progress_bar_config(disable=True)
+            self.pipes[model] = pipe
+        return self.pipes[model]
 
-    def encode_prompt(self, text: str, negative: bool = False, max_sequence_length: int = 256):
-        key = (text, max_sequence_length)
+    def encode_prompt(self, model: str, text: str, max_sequence_length: int = 256):
+        key = (model, text, max_sequence_length)
         if key not in self.cache.prompts:
-            pipe = self.pipe
+            pipe = self.load_pipe(model)
             self.cache.text_encoder_calls += 1
             embeds, pooled, mask = pipe.encode_prompt(prompt=text, device=pipe._execution_device,
                                                       max_sequence_length=max_sequence_length)
             self.cache.prompts[key] = dict(embeds=embeds, pooled=pooled, mask=mask)
         return self.cache.prompts[key]
 
-    def encode_image(self, spec: str, height: int, width: int):
+    def encode_image(self, model: str, spec: str, height: int, width: int):
         """(PIL image, SigLIP embedding, VAE latent): the latent is the posterior mean, so a run is
         reproducible from its seed alone (`fpkit.sample(..., image_latents=...)` gives the same video)."""
         import torch
 
-        key = (spec, height, width)
+        key = (model, spec, height, width)
         if key not in self.cache.images:
-            pipe = self.pipe
+            pipe = self.load_pipe(model)
             img = load_image(spec, Path(self.exp.base_dir), height, width)
             pixels = pipe.video_processor.preprocess(img, height, width)
             with torch.no_grad():
@@ -587,22 +609,23 @@ class Runner:
             shutil.rmtree(final)
         kw = run.kwargs
         height, width = kw.get("height", 720), kw.get("width", 1280)
-        img, image_embeds, image_latents = self.encode_image(self.exp.image_spec(run.image), height, width)
+        img, image_embeds, image_latents = self.encode_image(run.model, self.exp.image_spec(run.image), height, width)
         msl = kw.get("max_sequence_length", 256)
-        pos = self.encode_prompt(self.exp.prompt_text(run.prompt), max_sequence_length=msl)
+        pos = self.encode_prompt(run.model, self.exp.prompt_text(run.prompt), max_sequence_length=msl)
         extra = {}
         if kw.get("negative_prompt") is not None:
-            neg = self.encode_prompt(kw["negative_prompt"], max_sequence_length=msl)
+            neg = self.encode_prompt(run.model, kw["negative_prompt"], max_sequence_length=msl)
             extra = dict(negative_prompt_embeds=neg["embeds"], negative_pooled_prompt_embeds=neg["pooled"],
                          negative_prompt_attention_mask=neg["mask"])
         if run.last_image is not None:
-            _, _, last_latents = self.encode_image(self.exp.image_spec(run.last_image, last=True), height, width)
+            _, _, last_latents = self.encode_image(run.model, self.exp.image_spec(run.last_image, last=True),
+                                                   height, width)
             extra["last_image_latents"] = last_latents
         sample_kw = {k: v for k, v in kw.items() if k != "negative_prompt"}
         if "sigmas" in sample_kw:
             sample_kw["sigmas"] = list(sample_kw["sigmas"])
         t0 = time.perf_counter()
-        result = sample(self.pipe, image=img, image_latents=image_latents, image_embeds=image_embeds,
+        result = sample(self.load_pipe(run.model), image=img, image_latents=image_latents, image_embeds=image_embeds,
                         prompt_embeds=pos["embeds"], pooled_prompt_embeds=pos["pooled"],
                         prompt_attention_mask=pos["mask"], generator=torch.Generator().manual_seed(run.seed),
                         record=self.exp.record, fps=self.exp.fps, **extra, **sample_kw)
@@ -653,12 +676,13 @@ class Runner:
         state = _process_state()
         shard = runs[state.process_index::state.num_processes]
         todo = [r for r in shard if not run_is_done(self.run_dir(r))]
+        todo.sort(key=lambda r: self.exp.model.names.index(r.model))  # one model at a time
         (self.out_dir / "runs").mkdir(parents=True, exist_ok=True)
         _atomic_text(self.out_dir / "experiment.json", json.dumps(self.exp.to_dict(), indent=1, default=str))
-        if todo:
-            self.load_pipe(device=str(state.device) if state.num_processes > 1 else None)
-            for run in tqdm(todo, desc=f"{self.exp.name} [{state.process_index}]", disable=not self.progress):
-                self.execute(run, state.process_index)
+        device = str(state.device) if state.num_processes > 1 else None
+        for run in tqdm(todo, desc=f"{self.exp.name} [{state.process_index}]", disable=not self.progress):
+            self.load_pipe(run.model, device)
+            self.execute(run, state.process_index)
         state.wait_for_everyone()
         if state.is_main_process:
             for stale in (self.out_dir / "runs").glob(".tmp-*"):

@@ -156,7 +156,7 @@ def test_rerun_skips_and_corrupt_run_is_redone(smoke_run):
     video = victim / "video.mp4"
     video.write_bytes(video.read_bytes()[:100])  # damaged after the fact
     assert not run_is_done(victim)
-    again = Runner(exp, out, pipe=runner.pipe, progress=False).run()
+    again = Runner(exp, out, pipe=runner.load_pipe(), progress=False).run()
     assert len(again) == 4
     after = {p.name: (p / "done.json").stat().st_mtime_ns for p in sorted((out / "runs").iterdir())}
     assert set(after) == set(stamps)
@@ -237,3 +237,14 @@ def test_set_values_replace_fixed_and_axes():
     assert {r.kwargs["num_inference_steps"] for r in runs} == {3} and {r.seed for r in runs} == {5}
     with pytest.raises(ExperimentError, match="unknown key 'stepz' in --set"):
         parse_experiment(smoke_dict(), set_values={"stepz": 3})
+
+
+def test_model_per_sampling_type(tmp_path):
+    tiny_dir = tmp_path / "tiny_saved"
+    fpkit.tiny_pipeline(seed=1).save_pretrained(tiny_dir)
+    data = smoke_dict(model={"name": "tiny", "by_sampling_type": {"vanilla": str(tiny_dir)}})
+    runs = parse_experiment(data).runs()
+    assert {r.model for r in runs if r.kwargs["sampling_type"] == "vanilla"} == {str(tiny_dir)}
+    assert {r.model for r in runs if r.kwargs["sampling_type"] != "vanilla"} == {"tiny"}
+    with pytest.raises(ExperimentError, match="by_sampling_type: unknown sampling type 'forward'"):
+        parse_experiment(smoke_dict(model={"name": "tiny", "by_sampling_type": {"forward": "tiny"}}))
