@@ -194,6 +194,21 @@ def model_defaults(name: str) -> dict:
                 image="builtin:discs")
 
 
+def sample_kwargs(model: str, num_sections: int | None = None, image: str | None = None, vae_temporal: int | None = None,
+                  **overrides) -> dict:
+    """Ready keywords for `fpkit.sample` with a model's defaults: the start image loaded, the length
+    given in sections (num_frames = sections x window frames), anything else overridden."""
+    d = model_defaults(model)
+    d.update(overrides)
+    spec = image or d.pop("image")
+    d.pop("image", None)
+    d["image"] = load_image(spec, Path("."), d["height"], d["width"])
+    if num_sections is not None:
+        r = vae_temporal if vae_temporal is not None else model_geometry(model).vae_temporal
+        d["num_frames"] = num_sections * ((d["latent_window_size"] - 1) * r + 1)
+    return d
+
+
 # ---------------------------------------------------------------------------------------------
 # Configs
 

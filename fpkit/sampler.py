@@ -52,6 +52,17 @@ class Run:
     def num_frames(self) -> int:
         return 0 if self.videos is None else self.videos.shape[1]
 
+    def to_ipython(self, width: int = 256, index: int = 0):
+        """An inline, embedded mp4 for notebooks (IPython.display.Video)."""
+        import tempfile
+
+        from IPython.display import Video
+
+        with tempfile.TemporaryDirectory() as tmp:
+            data = open(self.save_video(f"{tmp}/video.mp4", index=index), "rb").read()
+        return Video(data, embed=True, mimetype="video/mp4", width=width,
+                     html_attributes="loop autoplay muted controls")
+
     def save_video(self, path, fps: int | None = None, index: int = 0):
         """Write an mp4 (diffusers' export_to_video, imageio-ffmpeg)."""
         from diffusers.utils import export_to_video
