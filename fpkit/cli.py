@@ -4,46 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from pathlib import Path
-
-STRATEGY_NAMES = ("vanilla", "inverted_anti_drifting", "anti_drifting")
-
-
-def _demo_tiny(out: Path, steps: int, seed: int) -> None:
-    """All strategies on the tiny random pipeline: videos, traces and a section table."""
-    import numpy as np
-    import pandas as pd
-    import torch
-    from PIL import Image
-
-    import fpkit
-
-    pipe = fpkit.tiny_pipeline(seed=seed)
-    rng = np.random.RandomState(seed)
-    image = Image.fromarray((rng.rand(64, 96, 3) * 255).astype("uint8"))
-    tables = []
-    for strategy in STRATEGY_NAMES:
-        t0 = time.perf_counter()
-        run = fpkit.sample(pipe, image=image, prompt="a tiny random world", height=64, width=96, num_frames=61,
-                           latent_window_size=3, num_inference_steps=steps, sampling_type=strategy,
-                           generator=torch.Generator().manual_seed(seed), record="sections")
-        folder = out / strategy
-        folder.mkdir(parents=True, exist_ok=True)
-        run.save_video(folder / "video.mp4", fps=30)
-        run.trace.save(folder / "trace")
-        table = run.trace.to_frame()
-        tables.append(table)
-        print(f"{strategy:>24}: {run.trace.plan.num_sections} sections, {run.num_frames} frames, "
-              f"layout {run.trace.plan.layout}, {time.perf_counter() - t0:.1f} s -> {folder}")
-    pd.concat(tables).to_csv(out / "sections.csv", index=False)
-    print(f"wrote {out / 'sections.csv'}")
 
 
 def cmd_demo(args) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _demo_tiny(out, args.steps, args.seed)
+    from .demo import run_demo
+
+    run_demo(args.out, model=args.model, steps=args.steps, seed=args.seed, quick=args.quick)
     return 0
 
 
@@ -92,8 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run every sampling strategy and write videos, traces and tables")
     demo.add_argument("--out", required=True, help="output folder")
-    demo.add_argument("--steps", type=int, default=4, help="denoising steps per section")
+    demo.add_argument("--model", choices=("auto", "toy", "tiny"), default="auto",
+                      help="toy organism (default when shipped) or the tiny random pipeline")
+    demo.add_argument("--steps", type=int, default=None, help="denoising steps per section (model default)")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quick", action="store_true", help="one input, shorter videos")
     run = sub.add_parser("run", help="run (or resume) an experiment grid: fpkit run EXP.toml")
     run.add_argument("experiment", help="experiment TOML file")
     run.add_argument("--out", help="results folder (default results/<experiment name>)")
@@ -116,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_toy(None, argv[1:])
     args = parser.parse_args(argv)
     if args.command == "demo":
-        if args.steps < 1:
+        if args.steps is not None and args.steps < 1:
             parser.error(f"--steps must be >= 1, got {args.steps}")
         return cmd_demo(args)
     return {"run": cmd_run, "report": cmd_report, "ls": cmd_ls}[args.command](args)
