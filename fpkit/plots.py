@@ -51,3 +51,271 @@ def drift_bars(table, metric: str, label_cols=None, color_by: str = "sampling_ty
     ax.set_title(f"drift of {metric} per run")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Trace views: a section's context layout, its schedule, timings, thumbnails (used by
+# fpkit.widgets.TraceExplorer; each also stands alone in a notebook or report).
+
+KIND_COLORS = {"anchor": "tab:purple", "noisy": "tab:orange", "history": "tab:blue", "gap": "white"}
+_COMPRESSION_ALPHA = {"k1": 0.9, "k2": 0.65, "k4": 0.4, "": 0.9}
+GAP_WIDTH = 0.03  # gaps hold RoPE positions but no tokens: drawn as spacers of 3% of the token axis
+
+
+def _axes(ax, figsize):
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
+def _span_text(values) -> str:
+    values = list(values)
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return str(values[0])
+    if all(b - a == 1 for a, b in zip(values, values[1:])):
+        return f"{values[0]}-{values[-1]}"
+    runs, start = [], values[0]
+    for a, b in zip(values, values[1:] + [None]):
+        if b is None or b - a != 1:
+            runs.append(str(start) if start == a else f"{start}-{a}")
+            start = b
+    return ",".join(runs)
+
+
+def describe_sources(sources, temporal_compression: int = 4, num_latents: int | None = None) -> tuple[str, str]:
+    """(canvas latents, decoded video frames) feeding a slot, e.g. ("zeros x13, lat 13-15", "px 49-60").
+    None sources are all-zero frames; position `num_latents` is the last image (no decoded frame)."""
+    from itertools import groupby
+
+    from .planning import latent_to_frames
+
+    def kind(src):
+        return "zeros" if src is None else "last" if num_latents is not None and src >= num_latents else "lat"
+
+    parts, frames = [], []
+    for k, grp in groupby(sources, key=kind):
+        grp = list(grp)
+        if k == "zeros":
+            parts.append(f"zeros x{len(grp)}" if len(grp) > 1 else "zeros")
+        elif k == "last":
+            parts.append("last image")
+        else:
+            parts.append(f"lat {_span_text(grp)}")
+            frames.extend(f for src in grp for f in latent_to_frames(int(src), temporal_compression))
+    if all(p.startswith("zeros") for p in parts):
+        return "zeros", ""
+    return ", ".join(parts), (f"px {_span_text(sorted(set(frames)))}" if frames else "")
+
+
+def slot_label(slot, temporal_compression: int = 4, num_latents: int | None = None) -> str:
+    """Multi-line label of a context slot: kind/compression, frames, RoPE range, tokens, sources."""
+    if slot.kind == "gap":
+        return f"gap\n{slot.frames} fr\nRoPE {_span_text(slot.rope)}"
+    name = f"{slot.kind} {slot.compression}" + (f" ({slot.side})" if slot.side else "")
+    lat, px = describe_sources(slot.sources, temporal_compression, num_latents)
+    if slot.kind == "noisy":
+        lat = f"writes {lat}"
+    lines = [name, f"{slot.frames} fr | RoPE {_span_text(slot.rope)}", f"{slot.tokens} tok", lat]
+    return "\n".join(lines + ([px] if px else []))
+
+
+def context_layout(section_plan, ax=None, temporal_compression: int = 4, num_latents: int | None = None):
+    """One section's packed context in RoPE order: a block per slot, width proportional to its tokens;
+    gaps (RoPE positions without tokens) as thin hatched spacers. Blocks carry gid "slot:<i>", gap
+    spacers "gap:<i>"; labels give kind/compression, frames, RoPE range, tokens and the canvas latents
+    (and decoded frames) that fill the slot."""
+    from matplotlib.patches import Rectangle
+
+    s = section_plan
+    fig, ax = _axes(ax, (10, 3.4))
+    total = max(1, sum(sl.tokens for sl in s.slots if sl.kind != "gap"))
+    gap_w = GAP_WIDTH * total
+    x, items = 0.0, []
+    for i, slot in enumerate(s.slots):
+        if slot.kind == "gap":
+            if slot.frames == 0:  # a gap of zero positions is no spacer at all
+                continue
+            rect = Rectangle((x, 0), gap_w, 1, facecolor="white", edgecolor="gray", hatch="///", lw=0.8)
+            rect.set_gid(f"gap:{i}")
+            width = gap_w
+        else:
+            color = KIND_COLORS.get(slot.kind, "tab:gray")
+            if slot.kind == "history" and slot.side == "future":
+                color = "tab:green"
+            rect = Rectangle((x, 0), slot.tokens, 1, facecolor=color, edgecolor="black", lw=0.8,
+                             alpha=_COMPRESSION_ALPHA.get(slot.compression, 0.9))
+            rect.set_gid(f"slot:{i}")
+            width = slot.tokens
+        ax.add_patch(rect)
+        items.append((x + width / 2, width, slot_label(slot, temporal_compression, num_latents)))
+        x += width
+    # Narrow neighbours get their labels on staggered rows so texts do not overlap.
+    level, prev_narrow = 0, False
+    lowest = 0
+    for cx, width, text in items:
+        narrow = width < 0.12 * x
+        level = (level + 1) % 3 if (narrow and prev_narrow) else 0
+        prev_narrow = narrow
+        y = -0.08 - 1.25 * level
+        if level:
+            ax.plot([cx, cx], [0, y], color="gray", lw=0.5)
+        ax.text(cx, y, text, ha="center", va="top", fontsize=6.5)
+        lowest = min(lowest, y)
+    ax.set_xlim(0, max(x, 1))
+    ax.set_ylim(lowest - 1.35, 1.05)
+    ax.set_yticks([])
+    ax.set_xlabel("tokens (packed sequence, RoPE order)")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"{s.strategy} section order {s.order} / index {s.index}: window latents "
+                 f"{s.window[0]}-{s.window[1] - 1}, {s.layout}, {s.total_tokens} tokens", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def schedule(section_schedule, ax=None):
+    """Sigma per step (terminal sigma included) of one section's schedule; rule, shift and solver in the title."""
+    sch = section_schedule
+    fig, ax = _axes(ax, (4, 3))
+    ax.plot(range(len(sch.sigmas)), sch.sigmas, marker="o", ms=4, color="tab:blue", gid="sigmas")
+    ax.set_xlabel("step")
+    ax.set_ylabel("sigma")
+    ax.set_ylim(-0.03, 1.03)
+    mu = f", mu {sch.mu:.3g}" if sch.mu is not None else ""
+    ax.set_title(f"{sch.solver}: {sch.rule} shift {sch.shift:.3g}{mu}, {sch.num_steps} steps", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def section_timings(sections, current=None, order: str = "generation", ax=None):
+    """Seconds per section as bars (Trace.to_frame("sections")), in generation or temporal order; the
+    section with generation order `current` highlighted."""
+    if order not in ("generation", "temporal"):
+        raise ValueError(f"order must be 'generation' or 'temporal', got {order!r}")
+    data = sections.sort_values("order" if order == "generation" else "index")
+    fig, ax = _axes(ax, (4, 3))
+    colors = ["tab:orange" if o == current else "tab:gray" for o in data["order"]]
+    seconds = data["seconds"].astype(float).fillna(0.0)
+    ax.bar(range(len(data)), seconds, color=colors)
+    ax.set_xticks(range(len(data)), [f"o{o}\ni{i}" for o, i in zip(data["order"], data["index"])], fontsize=7)
+    ax.set_ylabel("seconds")
+    ax.set_title(f"time per section ({order} order)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def frame_image(video, i: int):
+    """Frame i of a video as an (H, W, 3) float array in [0, 1]. video: torch or numpy (T, 3, H, W)
+    float in [0, 1], or numpy (T, H, W, 3) uint8 / float."""
+    import numpy as np
+
+    frame = video[i]
+    if hasattr(frame, "detach"):
+        frame = frame.detach().to("cpu").float().numpy()
+    frame = np.asarray(frame)
+    if frame.ndim == 3 and frame.shape[0] in (1, 3) and frame.shape[-1] not in (1, 3):
+        frame = frame.transpose(1, 2, 0)
+    if frame.dtype == np.uint8:
+        frame = frame.astype(np.float32) / 255.0
+    return np.clip(frame, 0.0, 1.0)
+
+
+def thumbnails(video, frames, count: int = 4, ax=None):
+    """Up to `count` frames, evenly spread over `frames` (clipped to the video), side by side."""
+    import numpy as np
+
+    n = len(video)
+    frames = [f for f in frames if 0 <= f < n]
+    fig, ax = _axes(ax, (6, 1.8))
+    if not frames:
+        ax.text(0.5, 0.5, "no frames of this section in the video", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    picks = sorted({frames[int(round(j))] for j in np.linspace(0, len(frames) - 1, min(count, len(frames)))})
+    images = [frame_image(video, f) for f in picks]
+    w = images[0].shape[1]
+    ax.imshow(np.concatenate(images, axis=1))
+    ax.set_xticks([w * (j + 0.5) for j in range(len(picks))], [f"frame {f}" for f in picks], fontsize=7)
+    ax.set_yticks([])
+    ax.set_title(f"frames {frames[0]}-{frames[-1]}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Run comparison and sweeps
+
+
+def metric_curves(table, metrics, labels=None, frame=None, axes=None):
+    """Per-frame metric curves (a long table: run_id, frame, metric, value), one panel per metric and
+    one line per run_id; a vertical marker (gid "frame_marker") at `frame`. labels: run_id -> name."""
+    metrics = list(metrics)
+    labels = labels or {}
+    if axes is None:
+        fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 1.6 * len(metrics) + 0.6), sharex=True, squeeze=False)
+        axes = axes[:, 0]
+    fig = axes[0].figure
+    runs = list(dict.fromkeys(table["run_id"])) if len(table) else []
+    for ax, name in zip(axes, metrics):
+        data = table[table["metric"] == name]
+        for k, run_id in enumerate(runs):
+            grp = data[data["run_id"] == run_id].sort_values("frame")
+            ax.plot(grp["frame"], grp["value"], lw=1, color=f"C{k}", label=labels.get(run_id, str(run_id)),
+                    gid=f"curve:{run_id}")
+        if frame is not None:
+            ax.axvline(frame, color="black", lw=0.8, ls="--", gid="frame_marker")
+        ax.set_ylabel(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[-1].set_xlabel("frame")
+    if runs:
+        axes[0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _color_for(key, k: int):
+    return STRATEGY_COLORS.get(key, f"C{k % 10}")
+
+
+def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", facet: str | None = None):
+    """A sweep's summary column `metric` (e.g. "flicker_drift") against config field `x`: one point per
+    run, a line through the mean per x value for each value of `color`, one panel per value of `facet`.
+    Mean lines carry gid "mean:<color value>"."""
+    import numpy as np
+
+    for name in (metric, x, color, facet):
+        if name is not None and name not in table:
+            raise ValueError(f"no column {name!r} in the table; columns: {list(table.columns)}")
+    color = color if color in table else None
+    facets = sorted(table[facet].dropna().unique(), key=str) if facet else [None]
+    fig, axes = plt.subplots(1, max(1, len(facets)), figsize=(4.2 * max(1, len(facets)) + 0.6, 3.4),
+                             sharey=True, squeeze=False)
+    numeric = np.issubdtype(table[x].dtype, np.number)
+    categories = sorted(table[x].dropna().unique(), key=str) if not numeric else None
+    keys = sorted(table[color].unique(), key=str) if color else [None]
+    for ax, fval in zip(axes[0], facets):
+        sub = table if facet is None else table[table[facet] == fval]
+        for k, key in enumerate(keys):
+            grp = sub if color is None else sub[sub[color] == key]
+            grp = grp.dropna(subset=[x])
+            if not len(grp):
+                continue
+            xs = grp[x] if numeric else grp[x].map({c: j for j, c in enumerate(categories)})
+            c = _color_for(key, k)
+            ax.scatter(xs, grp[metric], s=14, alpha=0.45, color=c)
+            means = grp.assign(_x=xs).groupby("_x")[metric].mean().sort_index()
+            ax.plot(means.index, means.values, marker="o", ms=4, color=c, gid=f"mean:{key}",
+                    label=str(key) if color else metric)
+        if not numeric:
+            ax.set_xticks(range(len(categories)), [str(c) for c in categories], fontsize=7)
+        ax.set_xlabel(x)
+        ax.set_title(f"{facet} = {fval}" if facet else f"{metric} vs {x}", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(metric)
+    if color:
+        axes[0][-1].legend(fontsize=7, title=color, title_fontsize=7)
+    fig.tight_layout()
+    return fig
