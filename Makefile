@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 OUT ?= results/demo
 
-.PHONY: install install-test demo test test-slow bench clean
+.PHONY: install demo test test-slow test-browser bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: install
 
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
+
+# Debian's chromium driven by playwright (never `playwright install`: no browser downloads here).
+test-browser: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/pip install -q -e '.[test,browser]'
+	$(BIN)/python -m pytest -q -m browser
 
 bench: install
 	$(BIN)/python benchmarks/bench_sampler.py

@@ -1,0 +1,93 @@
+"""Render notebooks in a real browser: JupyterLab on loopback driven by Debian's Chromium through
+playwright (no browser download). Used by the browser test and the README screenshots."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def chromium_path() -> str | None:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    return path if Path(path).exists() else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def lab_page(root_dir, env: dict | None = None, viewport=(1400, 1000)):
+    """Yield (page, base_url) for a JupyterLab serving `root_dir`, stopped afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = chromium_path()
+    if chromium is None:
+        raise RuntimeError("Debian chromium is not installed (apt-get install chromium)")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root_dir}"],
+        env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("JupyterLab did not start") from None
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            try:
+                yield page, base
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def run_notebook(page, base: str, name: str, wait_for: str = ".widget-slider", timeout_s: int = 300) -> None:
+    """Open `name`, accept the kernel dialog, queue every cell (Shift+Enter) and wait for `wait_for`."""
+    from playwright.sync_api import Error
+
+    page.goto(f"{base}/lab/tree/{name}")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    with contextlib.suppress(Error):  # first open: a kernel-selection dialog intercepts clicks
+        page.click(".jp-Dialog .jp-mod-accept", timeout=8_000)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    total = cells.count()
+    before = total - page.locator(".jp-Notebook .jp-CodeCell ~ .jp-Cell").count() - 1
+    page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputArea-editor").click()
+    for _ in range(total - before):  # Shift+Enter runs a cell and moves on: every cell gets queued
+        page.keyboard.press("Shift+Enter")
+        time.sleep(0.2)
+    page.wait_for_selector(wait_for, timeout=timeout_s * 1000)
+    with contextlib.suppress(Error):  # the news toast covers a corner of the screenshots
+        page.click(".jp-toast-button >> text=No", timeout=2_000)
+
+
+def tracebacks(page) -> list[str]:
+    texts = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    return [t for t in texts if "Traceback" in t]

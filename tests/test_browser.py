@@ -1,0 +1,41 @@
+"""Real-browser check: JupyterLab serves notebook 01 to headless Chromium, its cells run (smoke mode),
+the widgets render, and a screenshot is saved as a test artefact.
+
+Needs Debian's chromium and `pip install -e '.[browser]'` (jupyterlab, playwright; never
+`playwright install`). `make test-browser` installs both and runs it (CI does). The screenshot lands in
+$FPKIT_ARTIFACTS (default results/artifacts/notebook01.png).
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from fpkit.browser import chromium_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.browser
+def test_notebook_01_renders_widgets_in_chromium(tmp_path):
+    if chromium_path() is None:
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    from fpkit.browser import lab_page, run_notebook, tracebacks
+
+    shutil.copy(ROOT / "notebooks" / "01_quickstart.ipynb", tmp_path)  # the server may autosave outputs
+    artefacts = Path(os.environ.get("FPKIT_ARTIFACTS", ROOT / "results" / "artifacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    with lab_page(tmp_path, env={"FPKIT_SMOKE": "1", "PYTHONWARNINGS": "ignore"}) as (page, base):
+        run_notebook(page, base, "01_quickstart.ipynb", wait_for=".widget-slider")
+        page.wait_for_selector(".jp-OutputArea-output img", timeout=120_000)
+        assert page.locator(".widget-slider").first.is_visible()
+        assert page.locator(".widget-toggle-buttons").first.is_visible()
+        assert not tracebacks(page)
+        page.locator(".widget-slider").first.scroll_into_view_if_needed()
+        time.sleep(1.0)
+        shot = artefacts / "notebook01.png"
+        page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000
