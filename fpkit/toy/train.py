@@ -1,0 +1,383 @@
+"""Train the toy FramePack organism: flow matching on sections cut from world clips, every packed
+context built by fpkit's own planning code (planning.plan -> sampler.make_canvas ->
+sampler.context_inputs), exactly what the sampler feeds the transformer at generation time.
+
+    python -m fpkit.toy train --variant f1 --minutes 45 --seed 0 --out runs/f1
+
+One step (nanoGPT style, all in this file):
+  1. draw a plan for the variant's strategy (num_sections from its range, optional last image) and a
+     section of it (any generation order), and B fresh world clips of the plan's length;
+  2. encode the clips with the codec; the canvas gets the start latent, the last image, and the ground
+     truth of every section generated BEFORE this one (per plan order; others stay zero); `+D`
+     variants snap those history latents to a K-means codebook;
+  3. x_t = (1 - s) x0 + s eps on the section's window, s ~ logit-normal then time-shifted like the
+     sampler's dynamic-mu rule; the model predicts eps - x0 at timestep s * 1000 (MSE);
+  4. AdamW step, EMA update; checkpoints (EMA weights, fp16) every few minutes and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+
+from .. import planning, sampler
+from ..planning import HistorySpec
+from ..schedule import dynamic_mu, shift_sigmas
+from .codec import fit_codec, round_trip_psnr
+from .organism import PROMPT_BANK, build_pipeline, save_organism
+from .world import EVAL_SEED_OFFSET, WorldSpec, render_clips
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A trainable organism: which layout it learns and how its training data is cut."""
+
+    name: str
+    strategy: str  # the planning strategy whose sections it trains on (and samples with)
+    history: HistorySpec = field(default_factory=HistorySpec)
+    latent_window_size: int = 4
+    sections: tuple[int, int] = (1, 3)  # num_sections of training plans, inclusive range
+    # Extra strategies mixed into training (same layout family), with their probability.
+    also: tuple[tuple[str, float], ...] = ()
+    last_image: float = 0.0  # probability that a plan has a last image (bidirectional layouts)
+    codebook: int = 0  # K of the history discretization codebook (0 = off; paper's "+D")
+    clips: int = 0  # number of distinct training clips (0 = a fresh clip every time)
+    description: str = ""
+
+    def __post_init__(self):
+        if self.strategy not in planning.STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; known: {sorted(planning.STRATEGIES)}")
+        lo, hi = self.sections
+        if not 1 <= lo <= hi:
+            raise ValueError(f"sections must be a range 1 <= low <= high, got {self.sections!r}")
+
+    @property
+    def clip_frames(self) -> int:
+        """Longest training clip (latent = pixel frames): the 'training length'."""
+        return 1 + self.sections[1] * self.latent_window_size
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["history"] = self.history.to_dict()
+        d["clip_frames"] = self.clip_frames
+        return d
+
+
+# Inverted: the bidirectional layout over all generation orders of 1-6 section plans (paddings up to 3
+# windows, future history fully real from 5 sections on), a last image half the time, and a quarter of
+# the steps on anti_drifting plans (same layout family: endpoints first, then fill).
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("inverted", "inverted_anti_drifting", sections=(1, 6), also=(("anti_drifting", 0.25),),
+            last_image=0.5, description="original FramePack: bi-directional context, inverted anti-drifting"),
+    Variant("f1", "vanilla", sections=(1, 3), description="FramePack-F1: forward context, vanilla sampling; "
+            "short training clips (13 frames) so sampling 4x longer shows drift"),
+    Variant("f1+D", "vanilla", sections=(1, 3), codebook=128,
+            description="F1 + history discretization (K-means codebook, K=128, over latent pixels)"),
+    Variant("f1-h1", "vanilla", history=HistorySpec(k1=1, k2=1, k4=4), sections=(1, 3),
+            description="F1 with a small history (1 / 1 / 4 frames at 1x / 2x / 4x)"),
+    Variant("f1-long", "vanilla", sections=(1, 12),
+            description="F1 trained on clips as long as the drift test samples (49 frames)"),
+    Variant("f1-data", "vanilla", sections=(1, 3), clips=256,
+            description="F1 on only 256 distinct clips (less data)"),
+)}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: int = 200
+    min_lr_ratio: float = 0.1  # cosine decay to lr * this over the planned steps
+    ema: float = 0.999
+    grad_clip: float = 1.0
+    logit_normal_std: float = 1.0
+    frame_size: int = 64
+    # 8x8 patches -> 16 PCA channels (31.4 dB; same 8x spatial ratio as HunyuanVideo's VAE): an 8x8
+    # latent grid = 16 tokens per frame at patch 2, 104 visual tokens per section. Measured on 1 busy
+    # core: 0.12 s per batch-8 step vs 0.30 s for 4x4 patches (16x16 latents, 416 tokens). 32 channels
+    # (34.9 dB) made each token predict 2*2*32 = 128 numbers from a 128-wide model: after 2.4k steps
+    # its samples were speckled with patch-coloured noise; 16 channels halve that output.
+    codec_patch: int = 8
+    codec_channels: int = 16
+    save_every_s: float = 300.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: plans -> canvases -> transformer inputs.
+
+
+def fit_codebook(latents: torch.Tensor, k: int, iters: int = 25, seed: int = 0) -> torch.Tensor:
+    """K-means over latent pixels: (B, C, T, h, w) -> centroids (k, C) (paper v3's history codebook)."""
+    x = latents.permute(0, 2, 3, 4, 1).reshape(-1, latents.shape[1])  # (N, C)
+    g = torch.Generator().manual_seed(seed)
+    centroids = x[torch.randperm(x.shape[0], generator=g)[:k]].clone()
+    for _ in range(iters):
+        assign = torch.cdist(x, centroids).argmin(1)
+        sums = torch.zeros_like(centroids).index_add_(0, assign, x)
+        counts = torch.bincount(assign, minlength=k).clamp_min(1).unsqueeze(1)
+        centroids = torch.where(counts > 0, sums / counts, centroids)
+    return centroids
+
+
+def quantize(latents: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Replace every latent pixel of (B, C, T, h, w) by its nearest centroid."""
+    x = latents.permute(0, 2, 3, 4, 1)
+    flat = x.reshape(-1, x.shape[-1])
+    q = centroids[torch.cdist(flat, centroids).argmin(1)].reshape(x.shape)
+    return q.permute(0, 4, 1, 2, 3).contiguous()
+
+
+def draw_plan(variant: Variant, rng: np.random.Generator, latent_size: tuple[int, int], patch_size: int):
+    """A random training plan and the section to train on (any generation order)."""
+    strategy = variant.strategy
+    u = rng.random()
+    for name, p in variant.also:
+        if u < p:
+            strategy = name
+            break
+        u -= p
+    n = int(rng.integers(variant.sections[0], variant.sections[1] + 1))
+    has_last = bool(planning.STRATEGY_TAKES_LAST_IMAGE[strategy] and rng.random() < variant.last_image)
+    the_plan = planning.plan(strategy, n, variant.latent_window_size, latent_size, patch_size,
+                             variant.history, has_last)
+    order = int(rng.integers(0, the_plan.num_sections))
+    return the_plan, order
+
+
+def section_batch(the_plan, order: int, latents: torch.Tensor, codebook: torch.Tensor | None = None) -> dict:
+    """Transformer context + target for section `order` of `the_plan`, from clip latents
+    (B, C, T, h, w) with T >= plan.num_latents (+1 with a last image). Only sections generated
+    before this one are known (ground truth); everything else is zeros, as at sampling time."""
+    n = the_plan.num_latents
+    last = latents[:, :, n:n + 1] if the_plan.has_last_image else None
+    canvas = sampler.make_canvas(the_plan, latents[:, :, 0:1], last, latents.shape[1])
+    for earlier in the_plan.sections[:order]:
+        a, b = earlier.window
+        canvas[:, :, a:b] = latents[:, :, a:b] if codebook is None else quantize(latents[:, :, a:b], codebook)
+    section = the_plan.sections[order]
+    a, b = section.window
+    context = sampler.context_inputs(canvas, section, torch.float32)
+    return {"context": context, "x0": latents[:, :, a:b], "section": section}
+
+
+class Conditioning:
+    """Text and image conditioning computed by the pipeline's own encoders, as at sampling time."""
+
+    def __init__(self, pipe, prompts=PROMPT_BANK):
+        from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_framepack import DEFAULT_PROMPT_TEMPLATE
+
+        self.pipe = pipe
+        with torch.no_grad():
+            embeds, pooled, mask = pipe.encode_prompt(prompt=list(prompts), prompt_template=DEFAULT_PROMPT_TEMPLATE,
+                                                      device=torch.device("cpu"), max_sequence_length=256)
+        # Crop the shared right padding: masked keys do not change attention, and the sampler's
+        # batch-1 path crops to the effective length the same way.
+        keep = int(mask.sum(1).max())
+        self.embeds, self.mask, self.pooled = embeds[:, :keep], mask[:, :keep], pooled
+
+    def text(self, index: torch.Tensor) -> dict:
+        return dict(encoder_hidden_states=self.embeds[index], encoder_attention_mask=self.mask[index],
+                    pooled_projections=self.pooled[index])
+
+    @torch.no_grad()
+    def image(self, first_frames: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [-1, 1] -> SigLIP embeddings, exactly `pipe.encode_image`."""
+        return self.pipe.encode_image(first_frames, device=torch.device("cpu")).float()
+
+
+def flow_matching_loss(transformer, cond: Conditioning, batch: dict, prompt_index: torch.Tensor,
+                       image_embeds: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """MSE between the predicted and the true velocity eps - x0 at x_t = (1 - s) x0 + s eps."""
+    x0 = batch["x0"]
+    s = sigma.view(-1, 1, 1, 1, 1)
+    x_t = (1 - s) * x0 + s * noise
+    pred = transformer(hidden_states=x_t, timestep=sigma * 1000.0, image_embeds=image_embeds, guidance=None,
+                       return_dict=False, **cond.text(prompt_index), **batch["context"])[0]
+    return torch.mean((pred.float() - (noise - x0)) ** 2)
+
+
+class Data:
+    """World clips -> codec latents, drawn deterministically from one numpy generator."""
+
+    def __init__(self, variant: Variant, codec, spec: WorldSpec, rng: np.random.Generator,
+                 codebook: torch.Tensor | None, patch_size: int):
+        self.variant, self.codec, self.spec, self.rng = variant, codec, spec, rng
+        self.codebook, self.patch_size = codebook, patch_size
+        self.latent_size = (spec.size // codec.spatial_compression_ratio,) * 2
+        self.pool = rng.integers(0, EVAL_SEED_OFFSET, variant.clips) if variant.clips else None
+
+    def seeds(self, batch_size: int) -> np.ndarray:
+        if self.pool is not None:
+            return self.pool[self.rng.integers(0, len(self.pool), batch_size)]
+        return self.rng.integers(0, EVAL_SEED_OFFSET, batch_size)
+
+    @torch.no_grad()
+    def batch(self, batch_size: int, seeds=None) -> tuple[dict, torch.Tensor]:
+        the_plan, order = draw_plan(self.variant, self.rng, self.latent_size, self.patch_size)
+        seeds = self.seeds(batch_size) if seeds is None else seeds
+        frames = the_plan.num_latents + int(the_plan.has_last_image)
+        videos = render_clips(seeds, frames, self.spec)  # (B, 3, T, H, W) in [-1, 1]
+        latents = self.codec.encode(videos).latent_dist.sample() * self.codec.config.scaling_factor
+        return section_batch(the_plan, order, latents, self.codebook), videos[:, :, 0]
+
+
+def lr_at(step: int, progress: float, cfg: TrainConfig) -> float:
+    """Linear warmup over `cfg.warmup` steps, then cosine decay to lr * min_lr_ratio at progress 1."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(1.0, max(0.0, progress))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The training run.
+
+
+def setup(variant: Variant, seed: int, cfg: TrainConfig, spec: WorldSpec, transformer_config: dict | None = None):
+    """Codec, pipeline, conditioning, codebook and data stream for a run (all deterministic in seed)."""
+    codec = fit_codec(num_clips=64, num_frames=8, seed=seed, spec=spec, latent_channels=cfg.codec_channels,
+                      patch_size=cfg.codec_patch)
+    pipe = build_pipeline(codec, transformer_config, seed=seed)
+    rng = np.random.default_rng(seed)
+    codebook = None
+    if variant.codebook:
+        sample_seeds = rng.integers(0, EVAL_SEED_OFFSET, 64)
+        with torch.no_grad():
+            lat = codec.encode(render_clips(sample_seeds, 8, spec)).latent_dist.mode()
+        codebook = fit_codebook(lat, variant.codebook, seed=seed)
+    data = Data(variant, codec, spec, rng, codebook, pipe.transformer.config.patch_size)
+    return pipe, Conditioning(pipe), data, codebook
+
+
+def train(variant: str | Variant = "f1", steps: int | None = None, minutes: float | None = None, seed: int = 0,
+          out_dir=None, config: TrainConfig | None = None, spec: WorldSpec | None = None,
+          transformer_config: dict | None = None, threads: int | None = None, progress: bool = True,
+          command: str | None = None) -> dict:
+    """Train a variant for `steps` steps and/or `minutes` of wall time (whichever ends first).
+
+    The cosine LR schedule follows the fraction done: step / steps when `steps` is given (fully
+    deterministic for a seed), else elapsed / minutes (a time budget on a shared machine: the step
+    count depends on the load; meta.json records it, and `--steps N` with that N reproduces the data,
+    noise and init exactly, the LR curve up to timing). Returns the meta dict (losses, steps, ...).
+    """
+    variant = VARIANTS[variant] if isinstance(variant, str) else variant
+    if steps is None and minutes is None:
+        raise ValueError("give steps and/or minutes")
+    cfg, spec = config or TrainConfig(), spec or WorldSpec(size=(config or TrainConfig()).frame_size)
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    pipe, cond, data, codebook = setup(variant, seed, cfg, spec, transformer_config)
+    transformer = pipe.transformer.train().requires_grad_(True)
+    params = [p for p in transformer.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
+    ema = {k: v.detach().clone().float() for k, v in transformer.state_dict().items()}
+    noise_gen = torch.Generator().manual_seed(seed)
+    lws = variant.latent_window_size
+    noisy_tokens = lws * data.latent_size[0] * data.latent_size[1] / transformer.config.patch_size ** 2
+    shift = math.exp(dynamic_mu(noisy_tokens, pipe.scheduler.config))  # the sampler's shift for this window
+
+    total = steps
+    budget = minutes * 60 if minutes is not None else float("inf")
+    bar = tqdm(total=total, desc=f"toy {variant.name}", disable=not progress, dynamic_ncols=True)
+    losses, t0, last_save, step = [], time.perf_counter(), time.perf_counter(), 0
+    meta = {}
+
+    def checkpoint(final: bool):
+        elapsed = time.perf_counter() - t0
+        meta.update(
+            variant=variant.name, command=command or "", seed=seed, steps=step, max_steps=total, minutes=minutes,
+            wall_time_s=round(elapsed, 1), steps_per_s=round(step / max(elapsed, 1e-9), 3),
+            final_loss=float(np.mean(losses[-200:])) if losses else None,
+            loss_curve=[round(float(np.mean(losses[i:i + 100])), 4) for i in range(0, len(losses), 100)],
+            codec_psnr_db=round(round_trip_psnr(data.codec, render_clips(range(EVAL_SEED_OFFSET,
+                                                EVAL_SEED_OFFSET + 8), 16, spec)), 2),
+            num_parameters=sum(p.numel() for p in transformer.parameters()), threads=torch.get_num_threads(),
+            flow_shift=round(shift, 4), finished=final, torch=torch.__version__)
+        if out_dir is not None:
+            config_out = dict(variant=variant.to_dict(), train=cfg.to_dict(), world=spec.to_dict(),
+                              transformer=dict(pipe.transformer.config), codec=dict(data.codec.config),
+                              prompt_bank=list(PROMPT_BANK))
+            config_out["transformer"] = {k: v for k, v in config_out["transformer"].items() if not k.startswith("_")}
+            config_out["codec"] = {k: v for k, v in config_out["codec"].items() if not k.startswith("_")}
+            save_organism(out_dir, pipe, ema, config_out, meta)
+            if codebook is not None:  # not needed to sample; kept to inspect what the history was snapped to
+                save_file({"centroids": codebook.contiguous()}, str(Path(out_dir) / "codebook.safetensors"))
+
+    while True:
+        elapsed = time.perf_counter() - t0
+        if (total is not None and step >= total) or elapsed >= budget:
+            break
+        batch, first_frames = data.batch(cfg.batch_size)
+        b = first_frames.shape[0]
+        prompt_index = torch.from_numpy(data.rng.integers(0, len(PROMPT_BANK), b))
+        image_embeds = cond.image(first_frames)
+        u = torch.randn(b, generator=noise_gen) * cfg.logit_normal_std
+        sigma = torch.from_numpy(shift_sigmas(torch.sigmoid(u).numpy(), shift)).float()
+        noise = torch.randn(batch["x0"].shape, generator=noise_gen)
+        progress_done = max(step / total if total else 0.0, elapsed / budget if minutes is not None else 0.0)
+        lr = lr_at(step, progress_done, cfg)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        loss = flow_matching_loss(transformer, cond, batch, prompt_index, image_embeds, sigma, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        decay = min(cfg.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for k, v in transformer.state_dict().items():
+                ema[k].mul_(decay).add_(v.float(), alpha=1 - decay)
+        losses.append(loss.item())
+        step += 1
+        bar.update()
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{np.mean(losses[-100:]):.4f}", lr=f"{lr:.1e}")
+        if out_dir is not None and time.perf_counter() - last_save > cfg.save_every_s:
+            checkpoint(final=False)
+            last_save = time.perf_counter()
+    bar.close()
+    checkpoint(final=True)
+    transformer.load_state_dict(ema)
+    transformer.eval().requires_grad_(False)
+    meta["pipe"] = pipe
+    return meta
+
+
+def main(argv=None) -> int:
+    """`fpkit toy train --variant NAME [--minutes M] [--steps N] [--seed S] [--out DIR]`."""
+    parser = argparse.ArgumentParser(prog="fpkit toy train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variant", default="f1", choices=sorted(VARIANTS))
+    parser.add_argument("--minutes", type=float, default=None, help="wall-time budget (default 45 if no --steps)")
+    parser.add_argument("--steps", type=int, default=None, help="number of steps (sets the LR schedule)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="checkpoint folder (default fpkit/toy/checkpoints/VARIANT)")
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    from .organism import CHECKPOINT_DIR
+
+    minutes = args.minutes if args.minutes is not None or args.steps is not None else 45.0
+    out = args.out or str(CHECKPOINT_DIR / args.variant)
+    command = "fpkit toy train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    cfg = replace(TrainConfig(), batch_size=args.batch_size)
+    meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
+                 threads=args.threads, progress=not args.no_progress, command=command)
+    print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss']:.4f} "
+          f"-> {out}")
+    return 0

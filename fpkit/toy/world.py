@@ -1,0 +1,176 @@
+"""The toy world: procedural clips of coloured sprites bouncing over a smooth textured background.
+
+Deterministic per seed, rendered vectorised in torch (a 64-frame 64x64 clip takes ~5 ms), with the
+ground truth (sprite tracks, colours, background colours) kept beside the pixels so generated
+videos can be scored against what the world can produce.
+
+Difficulty was tuned down from the feasibility probe (2-3 discs up to 1.5 px/frame, which a 1.7M
+model blurred into blobs): 1-2 large sprites (radius 7-10 px at 64x64), slow (0.4-1.0 px/frame),
+saturated colours over a muted two-colour gradient, so "a sprite" and "background" separate cleanly in
+HSV saturation (sprites >= 0.7, background <= 0.35) and presence can be measured without a model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import PIL.Image
+import torch
+
+SHAPES = ("disc", "square")
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """What clips the world draws. Sizes in pixels, speeds in pixels per frame."""
+
+    size: int = 64
+    sprites: tuple[int, int] = (1, 2)  # inclusive range of sprite counts
+    radius: tuple[float, float] = (7.0, 10.0)  # disc radius / square half-side
+    speed: tuple[float, float] = (0.4, 1.0)
+    shapes: tuple[str, ...] = SHAPES
+    pan: float = 0.0  # max camera pan speed (background drift, px/frame); 0 = static camera
+    texture: float = 0.03  # amplitude of the sinusoidal background texture
+    sprite_saturation: tuple[float, float] = (0.75, 1.0)
+    sprite_value: tuple[float, float] = (0.85, 1.0)
+    background_saturation: tuple[float, float] = (0.05, 0.3)
+    background_value: tuple[float, float] = (0.25, 0.6)
+
+    def __post_init__(self):
+        if self.size < 16 or self.size % 16:
+            raise ValueError(f"WorldSpec.size must be a multiple of 16 >= 16, got {self.size!r}")
+        for name in ("sprites", "radius", "speed"):
+            lo, hi = getattr(self, name)
+            if lo < 0 or hi < lo:
+                raise ValueError(f"WorldSpec.{name} must be a (low, high) range with 0 <= low <= high, "
+                                 f"got {getattr(self, name)!r}")
+        bad = [s for s in self.shapes if s not in SHAPES]
+        if bad or not self.shapes:
+            raise ValueError(f"WorldSpec.shapes must be a non-empty subset of {SHAPES}, got {self.shapes!r}")
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WorldSpec":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+@dataclass
+class Clip:
+    """A rendered clip and its ground truth. frames: (T, 3, H, W) float in [0, 1], 8-bit levels
+    (so a clip frame saved as a PNG and read back is the same image)."""
+
+    seed: int
+    frames: torch.Tensor  # (T, 3, H, W)
+    positions: torch.Tensor  # (T, S, 2) sprite centres (x, y) in pixels
+    radii: torch.Tensor  # (S,)
+    colours: torch.Tensor  # (S, 3) RGB in [0, 1]
+    shapes: list[str]
+    background: torch.Tensor  # (2, 3) the two gradient colours
+    spec: WorldSpec = field(default_factory=WorldSpec)
+
+    @property
+    def num_frames(self) -> int:
+        return self.frames.shape[0]
+
+    def image(self, index: int = 0) -> PIL.Image.Image:
+        """Frame `index` as a PIL image (a start image for sampling)."""
+        return to_pil(self.frames[index])
+
+
+def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    i = np.floor(h * 6).astype(int) % 6
+    f = h * 6 - np.floor(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    table = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
+    return np.stack([np.choose(i, [row[c] for row in table]) for c in range(3)], axis=-1)
+
+
+def _reflect(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    """Bounce: fold x into [lo, hi] like a ball between two walls (a triangle wave)."""
+    span = hi - lo
+    y = torch.remainder(x - lo, 2 * span)
+    return lo + torch.where(y > span, 2 * span - y, y)
+
+
+def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) -> Clip:
+    """Draw clip `seed` with `num_frames` frames. The same seed gives the same clip, and a longer
+    clip of a seed starts with the shorter one (motion is a closed form in t)."""
+    spec = spec or WorldSpec()
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames!r}")
+    rng = np.random.default_rng(seed)
+    size = spec.size
+    n = int(rng.integers(spec.sprites[0], spec.sprites[1] + 1))
+
+    # Background: two muted colours, a linear gradient in a random direction, faint texture, pan.
+    bg_hsv = np.stack([rng.random(2), rng.uniform(*spec.background_saturation, 2),
+                       rng.uniform(*spec.background_value, 2)], -1)
+    background = torch.tensor(_hsv_to_rgb(bg_hsv[:, 0], bg_hsv[:, 1], bg_hsv[:, 2]), dtype=torch.float32)
+    angle = rng.uniform(0, 2 * math.pi)
+    freq = rng.uniform(2.0, 4.0, 2) * 2 * math.pi / size
+    phase = rng.uniform(0, 2 * math.pi, 2)
+    pan = rng.uniform(-spec.pan, spec.pan, 2) if spec.pan > 0 else np.zeros(2)
+
+    # Sprites: saturated colours, radii, start positions, velocities; tracks bounce off the borders.
+    hue = rng.random(n)
+    colours = torch.tensor(_hsv_to_rgb(hue, rng.uniform(*spec.sprite_saturation, n),
+                                       rng.uniform(*spec.sprite_value, n)), dtype=torch.float32)
+    radii = torch.tensor(rng.uniform(*spec.radius, n), dtype=torch.float32)
+    shapes = [spec.shapes[int(k)] for k in rng.integers(0, len(spec.shapes), n)]
+    lo, hi = radii[:, None], size - radii[:, None]  # (S, 1)
+    start = torch.tensor(rng.random((n, 2)), dtype=torch.float32) * (hi - lo) + lo
+    direction = rng.uniform(0, 2 * math.pi, n)
+    speed = rng.uniform(*spec.speed, n)
+    velocity = torch.tensor(np.stack([np.cos(direction), np.sin(direction)], -1) * speed[:, None],
+                            dtype=torch.float32)
+    t = torch.arange(num_frames, dtype=torch.float32)[:, None, None]  # (T, 1, 1)
+    positions = _reflect(start[None] + t * velocity[None], lo[None], hi[None])  # (T, S, 2)
+
+    # Render all frames at once: (T, H, W) coordinates.
+    coords = torch.arange(size, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")  # (H, W)
+    tt = t[:, :, 0, None]  # (T, 1, 1)
+    bx, by = xx[None] + tt * float(pan[0]), yy[None] + tt * float(pan[1])  # panned background coords
+    g = ((bx - size / 2) * math.cos(angle) + (by - size / 2) * math.sin(angle)) / size + 0.5
+    g = g.clamp(0, 1)[:, None]  # (T, 1, H, W)
+    tex = spec.texture * (torch.sin(bx * freq[0] + phase[0]) * torch.sin(by * freq[1] + phase[1]))[:, None]
+    frames = (1 - g) * background[0, :, None, None] + g * background[1, :, None, None] + tex  # (T, 3, H, W)
+    for k in range(n):
+        dx = xx[None] - positions[:, k, 0, None, None]
+        dy = yy[None] - positions[:, k, 1, None, None]
+        dist = torch.sqrt(dx * dx + dy * dy) if shapes[k] == "disc" else torch.maximum(dx.abs(), dy.abs())
+        alpha = (radii[k] - dist + 0.5).clamp(0, 1)[:, None]  # 1-px antialiased edge
+        frames = frames * (1 - alpha) + alpha * colours[k, :, None, None]
+    frames = torch.round(frames.clamp(0, 1) * 255) / 255
+    return Clip(seed, frames, positions, radii, colours, shapes, background, spec)
+
+
+def render_clips(seeds, num_frames: int = 16, spec: WorldSpec | None = None) -> torch.Tensor:
+    """(B, 3, T, H, W) in [-1, 1]: clips for `seeds`, laid out as the codec / pipeline expects."""
+    videos = [render_clip(int(s), num_frames, spec).frames for s in seeds]
+    return torch.stack(videos).permute(0, 2, 1, 3, 4) * 2 - 1
+
+
+def to_pil(frame: torch.Tensor) -> PIL.Image.Image:
+    """(3, H, W) in [0, 1] -> PIL image."""
+    array = (frame.clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    return PIL.Image.fromarray(array)
+
+
+def start_image(seed: int, spec: WorldSpec | None = None) -> PIL.Image.Image:
+    """First frame of clip `seed`: a start image for `fpkit.sample`."""
+    return render_clip(seed, 1, spec).image(0)
+
+
+def real_video(seed: int, num_frames: int, spec: WorldSpec | None = None) -> torch.Tensor:
+    """(T, 3, H, W) in [0, 1]: the world's own continuation of `start_image(seed)` (same layout as
+    `run.video`), for side-by-side comparison."""
+    return render_clip(seed, num_frames, spec).frames
+
+
+# Seeds >= EVAL_SEED_OFFSET are never drawn during training (training seeds are drawn below it).
+EVAL_SEED_OFFSET = 1_000_000_000
