@@ -541,6 +541,10 @@ def write_table(out_dir: Path):
     for col in table.columns:  # parquet wants one type per column
         if table[col].map(lambda v: isinstance(v, (list, tuple, dict))).any():
             table[col] = table[col].map(lambda v: json.dumps(v) if v is not None else None)
+            continue
+        types = {type(v) for v in table[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
+        if len(types) > 1 and not types <= {int, float, bool}:  # e.g. flow_shift = [3.0, "dynamic"]
+            table[col] = table[col].map(lambda v: None if v is None else str(v))
     path = Path(out_dir) / "table.parquet"
     tmp = path.with_name(f".table.{uuid.uuid4().hex}.parquet")
     table.to_parquet(tmp, index=False)

@@ -248,3 +248,12 @@ def test_model_per_sampling_type(tmp_path):
     assert {r.model for r in runs if r.kwargs["sampling_type"] != "vanilla"} == {"tiny"}
     with pytest.raises(ExperimentError, match="by_sampling_type: unknown sampling type 'forward'"):
         parse_experiment(smoke_dict(model={"name": "tiny", "by_sampling_type": {"forward": "tiny"}}))
+
+
+def test_mixed_type_axis_is_stored(tmp_path):
+    """flow_shift = [2.0, "dynamic"] mixes numbers and strings: the table stores it as text."""
+    data = smoke_dict(grid={"flow_shift": [2.0, "dynamic"]}, metrics={"names": ["brightness"]},
+                      inputs={"images": {"discs": "builtin:discs"}, "prompts": {"a": "a red ball"}})
+    table = Runner(parse_experiment(data), tmp_path, progress=False).run()
+    assert sorted(table["flow_shift"]) == ["2.0", "dynamic"]
+    assert pd.read_parquet(tmp_path / "table.parquet")["flow_shift"].tolist() == table["flow_shift"].tolist()
