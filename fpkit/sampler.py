@@ -227,7 +227,8 @@ def sample(
     fpkit's own keywords: `sampling_type` also takes "anti_drifting" (endpoints first, then fill);
     `flow_shift` (None = the pipeline's rule, "dynamic" = the mu rule capped at ln 7, or a number =
     fixed shift); `solver` (None = the pipeline's scheduler class, "euler", "unipc"); `record`
-    ("none", "sections", "steps"); `history` (HistorySpec: history sizes and padding rule);
+    ("none", "sections", "steps"); `history` (HistorySpec: history sizes and padding rule; default
+    the pipeline's `fpkit_history` attribute if it has one, else the released 1/2/16);
     `latents`: initial noise for all sections in temporal order, (B, C, n * lws, h, w), instead of
     drawing it from `generator`; `image_embeds`: a precomputed SigLIP embedding of `image` (sweeps
     encode each image once); `observers`: callables that receive every event.
@@ -241,6 +242,8 @@ def sample(
                     latent_window_size=latent_window_size, sampling_type=sampling_type, output_type=output_type,
                     num_inference_steps=num_inference_steps)
     record = normalize_record(record)
+    if history is None:  # a pipeline may carry the history layout its transformer was trained with (toy)
+        history = getattr(pipe, "fpkit_history", None)
     if prompt_template is _DEFAULT_TEMPLATE:
         prompt_template = DEFAULT_PROMPT_TEMPLATE
     diffusers_type = "inverted_anti_drifting" if planning.STRATEGY_LAYOUT[sampling_type] == "bidirectional" \

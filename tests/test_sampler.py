@@ -225,3 +225,16 @@ def test_save_video_writes_mp4(tiny_pipe, image, tmp_path):
     assert latent_only.video is None and torch.equal(latent_only.latents, run.latents)
     with pytest.raises(ValueError, match="no decoded video"):
         latent_only.save_video(tmp_path / "x.mp4")
+
+
+def test_pipeline_history_default(tiny_pipe, image):
+    """A pipeline may carry the history layout it was trained with; an explicit `history` wins."""
+    tiny_pipe.fpkit_history = fpkit.HistorySpec(k1=1, k2=1, k4=4)
+    try:
+        run = fpkit.sample(tiny_pipe, **base_kwargs(image, num_inference_steps=1), generator=gen(0))
+        assert [s.frames for s in run.trace.plan.sections[0].slots] == [1, 4, 1, 1, 3]
+        run = fpkit.sample(tiny_pipe, **base_kwargs(image, num_inference_steps=1), generator=gen(0),
+                           history=fpkit.HistorySpec())
+        assert [s.frames for s in run.trace.plan.sections[0].slots] == [1, 16, 2, 1, 3]
+    finally:
+        del tiny_pipe.fpkit_history

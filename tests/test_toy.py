@@ -209,6 +209,7 @@ def test_shipped_checkpoint_generates_with_every_strategy(variant):
     pipe = organism.load_organism(variant)
     meta = organism.read_meta(variant)
     assert meta["seed"] == 0 and meta["command"].startswith("fpkit toy train") and meta["finished"]
+    assert pipe.fpkit_history == fpkit.HistorySpec(**organism.read_config(variant)["variant"]["history"])
     for strategy in STRATEGIES:
         run = evaluate.generate(pipe, EVAL_SEED_OFFSET + 1, 2, strategy, num_inference_steps=2)
         assert run.video.shape == (9, 3, 64, 64) and torch.isfinite(run.video).all()

@@ -123,7 +123,7 @@ def drift(video: torch.Tensor, fraction: float = 0.15) -> dict:
 def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = None, num_inference_steps: int = 12,
              noise_seed: int = 0, **kwargs):
     """Sample the organism from the start image of world clip `seed` for `num_sections` sections
-    (lws from its training config): an fpkit Run."""
+    with its training geometry (frame size, lws, HistorySpec from its config): an fpkit Run."""
     import fpkit
 
     config = getattr(pipe, "fpkit_toy", {})
@@ -135,6 +135,9 @@ def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = Non
         from .world import WorldSpec
 
         spec = WorldSpec.from_dict(config["world"])
+    if "history" in config.get("variant", {}) and "history" not in kwargs:
+        # the history sizes it was trained with (f1-h1: 1/1/4); fpkit.sample defaults to 1/2/16
+        kwargs["history"] = fpkit.HistorySpec(**config["variant"]["history"])
     return fpkit.sample(pipe, image=start_image(seed, spec), prompt=getattr(pipe, "fpkit_prompt", ""),
                         height=size, width=size, num_frames=num_sections * lws * pipe.vae_scale_factor_temporal,
                         latent_window_size=lws, num_inference_steps=num_inference_steps,

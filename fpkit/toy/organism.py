@@ -140,8 +140,8 @@ def load_organism(variant: str = "f1", device: str = "cpu"):
     """The trained toy organism as a HunyuanVideoFramepackPipeline (float32, progress bar off).
 
     `variant`: a shipped name (see `available()`) or a checkpoint folder. The pipeline carries
-    `fpkit_sampling_type` (the strategy it was trained for), `fpkit_toy` (its config) and
-    `fpkit_prompt` (the training prompt)."""
+    `fpkit_sampling_type` (the strategy it was trained for), `fpkit_history` (its HistorySpec: pass
+    it to fpkit.sample), `fpkit_toy` (its config) and `fpkit_prompt` (the training prompt)."""
     folder = _folder(variant)
     config = json.loads((folder / "config.json").read_text())
     codec = PatchPCACodec(**config["codec"])
@@ -154,7 +154,12 @@ def load_organism(variant: str = "f1", device: str = "cpu"):
         prefix = name + "."
         getattr(pipe, name).load_state_dict({k[len(prefix):]: v for k, v in encoders.items() if k.startswith(prefix)})
     pipe.transformer.eval()
+    from ..planning import HistorySpec
+
     pipe.fpkit_sampling_type = config["variant"]["strategy"]
+    # pass as fpkit.sample(..., history=pipe.fpkit_history): fpkit.sample defaults to 1/2/16, and a
+    # variant trained with other sizes (f1-h1) samples garbage with the wrong ones
+    pipe.fpkit_history = HistorySpec(**config["variant"]["history"])
     pipe.fpkit_toy = config
     pipe.fpkit_prompt = PROMPT
     return pipe.to(device)

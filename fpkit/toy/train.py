@@ -27,14 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from tqdm.auto import tqdm
 
 from .. import planning, sampler
 from ..planning import HistorySpec
 from ..schedule import dynamic_mu, shift_sigmas
 from .codec import fit_codec, round_trip_psnr
-from .organism import PROMPT_BANK, build_pipeline, save_organism
+from .organism import PROMPT_BANK, _atomic_safetensors, build_pipeline, save_organism
 from .world import EVAL_SEED_OFFSET, WorldSpec, render_clips
 
 
@@ -316,7 +315,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
             config_out["codec"] = {k: v for k, v in config_out["codec"].items() if not k.startswith("_")}
             save_organism(out_dir, pipe, ema, config_out, meta)
             if codebook is not None:  # not needed to sample; kept to inspect what the history was snapped to
-                save_file({"centroids": codebook.contiguous()}, str(Path(out_dir) / "codebook.safetensors"))
+                _atomic_safetensors(Path(out_dir) / "codebook.safetensors", {"centroids": codebook})
 
     while True:
         elapsed = time.perf_counter() - t0

@@ -1,6 +1,6 @@
 """The toy world: procedural clips of coloured sprites bouncing over a smooth textured background.
 
-Deterministic per seed, rendered vectorised in torch (a 64-frame 64x64 clip takes ~5 ms), with the
+Deterministic per seed, rendered vectorised in torch (~3 ms for a 17-frame 64x64 clip), with the
 ground truth (sprite tracks, colours, background colours) kept beside the pixels so generated
 videos can be scored against what the world can produce.
 
