@@ -564,7 +564,10 @@ class _Encodings:
 class Runner:
     """Runs an experiment's grid: one pipeline, cached encodings, atomic run directories."""
 
-    def __init__(self, exp: Experiment, out_dir=None, pipe=None, progress: bool = True):
+    def __init__(self, exp: Experiment, out_dir=None, pipe=None, progress: bool = True, on_result=None):
+        """on_result(run_config, run) -> dict | None: extra columns for the run's row, computed while the
+        decoded video is still in memory (e.g. the toy's likeness to its world)."""
+        self.on_result = on_result
         self.exp = exp
         self.out_dir = Path(out_dir) if out_dir is not None else Path("results") / exp.name
         self.given_pipe = pipe  # used for every model (tests, notebooks that already hold one)
@@ -661,6 +664,8 @@ class Runner:
                "sections": result.trace.plan.num_sections, "layout": result.trace.plan.layout,
                "sample_seconds": seconds}
         row.update(self.metrics(result, run, tmp))
+        if self.on_result is not None:
+            row.update(self.on_result(run, result) or {})
         (tmp / "row.json").write_text(json.dumps(row, default=_json_scalar))
         files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
         (tmp / "done.json").write_text(json.dumps({"run_id": run.run_id, "files": files,
@@ -740,7 +745,7 @@ def _process_state():
 
 
 def run_experiment(path_or_exp, out_dir=None, only: dict | None = None, pipe=None, progress: bool = True,
-                   set_values: dict | None = None):
+                   set_values: dict | None = None, on_result=None):
     """Load (if a path), validate and run an experiment; returns the results table.
     `only` filters the grid; `set_values` replaces fixed values or axes (lists) first."""
     exp = path_or_exp if isinstance(path_or_exp, Experiment) else load_experiment(
@@ -749,7 +754,7 @@ def run_experiment(path_or_exp, out_dir=None, only: dict | None = None, pipe=Non
         problems = validate_runs(exp, only)
         if problems:
             raise ExperimentError(exp.name, problems)
-    return Runner(exp, out_dir, pipe=pipe, progress=progress).run(only)
+    return Runner(exp, out_dir, pipe=pipe, progress=progress, on_result=on_result).run(only)
 
 
 def sample_signature_keys() -> set[str]:
