@@ -428,12 +428,9 @@ def parse_experiment(data: dict, source: str = "<experiment>", base_dir: Path | 
         problems.append(f"[model] dtype must be float32, float16 or bfloat16, got {model_cfg.dtype!r}")
     names = metrics.get("names")
     if names is not None:
-        try:
-            from fpkit.metrics import REGISTRY
+        from .metrics import REGISTRY
 
-            problems += [f"unknown metric {m!r}; known: {sorted(REGISTRY)}" for m in names if m not in REGISTRY]
-        except ImportError:
-            problems.append("fpkit.metrics is not available")
+        problems += [f"unknown metric {m!r}; known: {sorted(REGISTRY)}" for m in names if m not in REGISTRY]
     exp = Experiment(
         name=str(name), model=model_cfg, images=images, last_images=last_images, prompts=prompts,
         fixed=tuple(sorted(fixed.items())),
@@ -680,10 +677,8 @@ class Runner:
 
     def metrics(self, result, run: RunConfig, folder: Path) -> dict:
         """Per-frame metrics to metrics.parquet; summary values for the table row."""
-        try:
-            from fpkit import metrics as fm
-        except ImportError:
-            return {}
+        from . import metrics as fm
+
         table = fm.compute(result.video, metrics=self.exp.metrics, run_id=run.run_id, fps=self.exp.fps)
         table.to_parquet(folder / "metrics.parquet", index=False)
         summary = fm.summary(table, run_id=run.run_id, ratio=self.exp.ratio)

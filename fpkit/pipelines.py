@@ -83,7 +83,6 @@ def load_pipeline(name_or_path: str, dtype: torch.dtype = torch.bfloat16, offloa
     if Path(str(name_or_path)).is_dir():
         pipe = HunyuanVideoFramepackPipeline.from_pretrained(str(name_or_path), torch_dtype=dtype,
                                                              **from_pretrained_kwargs)
-        tag = getattr(pipe.transformer.config, "_name_or_path", "")
     else:
         ckpt = CHECKPOINTS.get(name_or_path) or next(c for c in CHECKPOINTS.values() if c.repo == name_or_path)
         transformer = HunyuanVideoFramepackTransformer3DModel.from_pretrained(ckpt.repo, torch_dtype=dtype)
@@ -93,11 +92,9 @@ def load_pipeline(name_or_path: str, dtype: torch.dtype = torch.bfloat16, offloa
             BASE_REPO, transformer=transformer, feature_extractor=feature_extractor, image_encoder=image_encoder,
             torch_dtype=dtype, **from_pretrained_kwargs)
         pipe.fpkit_checkpoint = ckpt.name
-        tag = ckpt.name
     if vae_tiling:
         pipe.vae.enable_tiling()
     apply_offload(pipe, offload, device)
-    del tag
     return pipe
 
 

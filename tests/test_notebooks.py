@@ -1,6 +1,5 @@
 """Execute every notebook headless in smoke mode (FPKIT_SMOKE=1: fewer steps and sections)."""
 
-import os
 from pathlib import Path
 
 import pytest

@@ -17,7 +17,6 @@ from fpkit.planning import (
 def diffusers_oracle(strategy, n, lws, has_last=False):
     """Symbolic replay of HunyuanVideoFramepackPipeline's history buffers with position labels
     instead of tensors (None = zeros, 'L' = last image): what each section feeds the transformer."""
-    sizes = [1, 2, 16] if strategy == "inverted_anti_drifting" else [16, 2, 1]
     history = [None] * 19
     if strategy == "vanilla":
         history = history + [0]

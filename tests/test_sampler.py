@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import fpkit
-from fpkit.trace import RunEnded, RunStarted, SectionEnded, SectionStarted, StepEnded
 
 from helpers import base_kwargs, gen
 
