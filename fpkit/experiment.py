@@ -290,15 +290,20 @@ class Experiment:
         axes.setdefault("prompt", tuple(n for n, _ in self.prompts))
         fixed = dict(self.fixed)
         names = list(axes)
+        geometries = self.geometries()
         out = []
         for values in itertools.product(*(axes[n] for n in names)):
             point = {**fixed, **dict(zip(names, values))}
             if only and any(str(point.get(k)) != str(v) for k, v in only.items()):
                 continue
             model = self.model.for_sampling_type(point.get("sampling_type"))
-            geom = model_geometry(model) if model_problem(model) is None else Geometry(8, 4, 2)
-            out.append(self._resolve(point, geom, model))
+            out.append(self._resolve(point, geometries[model], model))
         return out
+
+    def geometries(self) -> dict[str, Geometry]:
+        """Each model's VAE/patch factors, read once (configs only; HunyuanVideo's for unknown models,
+        which validation reports separately)."""
+        return {m: model_geometry(m) if model_problem(m) is None else Geometry(8, 4, 2) for m in self.model.names}
 
     def _resolve(self, point: dict, geom: Geometry, model: str) -> RunConfig:
         sample = {k: point[k] for k in SAMPLE_KEYS if k in point}
@@ -456,13 +461,14 @@ def validate_runs(exp: Experiment, only: dict | None = None) -> list[str]:
     placeholder = Image.new("RGB", (8, 8))
     problems = []
     runs = exp.runs(only)
+    geometries = exp.geometries()
     if not runs:
         problems.append(f"the grid is empty{' after --only ' + str(only) if only else ''}")
     for run in runs:
         label = ", ".join(f"{k}={v}" for k, v in run.to_dict().items() if k in dict(exp.grid))
         where = f"run [{label}]" if label else "run"
         kw = run.kwargs
-        geom = model_geometry(run.model)
+        geom = geometries[run.model]
         try:
             if run.image not in image_names:
                 raise ValueError(f"image {run.image!r} is not declared in [inputs] images {sorted(image_names)}")

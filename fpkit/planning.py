@@ -267,7 +267,7 @@ class Plan:
         rows = [head, f"{'order':>5} {'index':>5} {'window':>9} {'tokens':>7}  layout / rope"]
         for s in self.sections:
             ropes = " ".join(f"{sl.kind[0]}{sl.compression[1:] if sl.compression else ''}"
-                             f"[{_span(sl.rope)}]" for sl in s.slots if sl.frames)
+                             f"[{span_text(sl.rope)}]" for sl in s.slots if sl.frames)
             rows.append(
                 f"{s.order:>5} {s.index:>5} {s.window[0]:>4}-{s.window[1] - 1:<4} {s.total_tokens:>7}  "
                 f"{s.layout}  {ropes}"
@@ -275,11 +275,17 @@ class Plan:
         return "\n".join(rows)
 
 
-def _span(values: tuple[int, ...]) -> str:
-    if len(values) == 1:
-        return str(values[0])
-    contiguous = all(b - a == 1 for a, b in zip(values, values[1:]))
-    return f"{values[0]}-{values[-1]}" if contiguous else ",".join(map(str, values))
+def span_text(values) -> str:
+    """Compact index list: "5", "1-16", "1-3,7,9-10" ("-" when empty)."""
+    values = list(values)
+    if not values:
+        return "-"
+    runs, start = [], values[0]
+    for a, b in zip(values, values[1:] + [None]):
+        if b is None or b - a != 1:
+            runs.append(str(start) if start == a else f"{start}-{a}")
+            start = b
+    return ",".join(runs)
 
 
 def slot_tokens(frames: int, compression: str, latent_size: tuple[int, int], patch_size: int = 2) -> int:

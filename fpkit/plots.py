@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from .planning import span_text
+
 STRATEGY_COLORS = {"vanilla": "tab:red", "inverted_anti_drifting": "tab:blue", "anti_drifting": "tab:green"}
 
 
@@ -68,22 +70,6 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
-def _span_text(values) -> str:
-    values = list(values)
-    if not values:
-        return "-"
-    if len(values) == 1:
-        return str(values[0])
-    if all(b - a == 1 for a, b in zip(values, values[1:])):
-        return f"{values[0]}-{values[-1]}"
-    runs, start = [], values[0]
-    for a, b in zip(values, values[1:] + [None]):
-        if b is None or b - a != 1:
-            runs.append(str(start) if start == a else f"{start}-{a}")
-            start = b
-    return ",".join(runs)
-
-
 def describe_sources(sources, temporal_compression: int = 4, num_latents: int | None = None) -> tuple[str, str]:
     """(canvas latents, decoded video frames) feeding a slot, e.g. ("zeros x13, lat 13-15", "px 49-60").
     None sources are all-zero frames; position `num_latents` is the last image (no decoded frame)."""
@@ -102,22 +88,22 @@ def describe_sources(sources, temporal_compression: int = 4, num_latents: int | 
         elif k == "last":
             parts.append("last image")
         else:
-            parts.append(f"lat {_span_text(grp)}")
+            parts.append(f"lat {span_text(grp)}")
             frames.extend(f for src in grp for f in latent_to_frames(int(src), temporal_compression))
     if all(p.startswith("zeros") for p in parts):
         return "zeros", ""
-    return ", ".join(parts), (f"px {_span_text(sorted(set(frames)))}" if frames else "")
+    return ", ".join(parts), (f"px {span_text(sorted(set(frames)))}" if frames else "")
 
 
 def slot_label(slot, temporal_compression: int = 4, num_latents: int | None = None) -> str:
     """Multi-line label of a context slot: kind/compression, frames, RoPE range, tokens, sources."""
     if slot.kind == "gap":
-        return f"gap\n{slot.frames} fr\nRoPE {_span_text(slot.rope)}"
+        return f"gap\n{slot.frames} fr\nRoPE {span_text(slot.rope)}"
     name = f"{slot.kind} {slot.compression}" + (f" ({slot.side})" if slot.side else "")
     lat, px = describe_sources(slot.sources, temporal_compression, num_latents)
     if slot.kind == "noisy":
         lat = f"writes {lat}"
-    lines = [name, f"{slot.frames} fr | RoPE {_span_text(slot.rope)}", f"{slot.tokens} tok", lat]
+    lines = [name, f"{slot.frames} fr | RoPE {span_text(slot.rope)}", f"{slot.tokens} tok", lat]
     return "\n".join(lines + ([px] if px else []))
 
 

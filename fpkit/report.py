@@ -65,8 +65,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0) -> Path:
     shown = [c for c in shown if not c.endswith("_drift") or c.split("_drift")[0] in chosen]
     md = [f"# {title}", "", exp.get("description", ""), "",
           f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)|.", ""]
-    md += [f"![{f}](plots/{f})" for f in figures] + ["", table[shown].to_markdown(index=False)
-                                                     if _has_tabulate() else table[shown].to_string(index=False)]
+    md += [f"![{f}](plots/{f})" for f in figures] + ["", table[shown].to_markdown(index=False)]
     (results_dir / "report.md").write_text("\n".join(md) + "\n")
     html = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>",
             f"<p>{exp.get('description', '')}</p>"]
@@ -74,15 +73,6 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0) -> Path:
     html += [table[shown].to_html(index=False, float_format=lambda v: f"{v:.4g}"), "</body></html>"]
     (results_dir / "report.html").write_text("\n".join(html))
     return results_dir / "report.md"
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-
-        return True
-    except ImportError:
-        return False
 
 
 def list_results(results_dir) -> str:
