@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 
@@ -14,28 +15,29 @@ def cmd_demo(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .experiment import ExperimentError, load_experiment, parse_only, run_experiment
+    from .experiment import Runner, load_experiment, parse_only
 
+    only = parse_only(args.only, "--only")
+    exp = load_experiment(args.experiment, overrides=only, set_values=parse_only(args.set, "--set"))
+    runner = Runner(exp, args.out, log=print)
+    resume = "fpkit " + " ".join(shlex.quote(a) for a in args.argv)
     try:
-        only = parse_only(args.only)
-        exp = load_experiment(args.experiment, overrides=only, set_values=parse_only(args.set))
-    except (ExperimentError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    table = run_experiment(exp, out_dir=args.out, only=only)
-    out = args.out or f"results/{exp.name}"
-    print(f"{len(table)} finished runs in {out} (table.parquet)")
-    return 0
+        table = runner.run(only, yes=args.yes)
+    except KeyboardInterrupt:
+        s = runner.state
+        print(f"\ninterrupted: {s.finished} of {s.planned} runs finished in {s.out_dir} (table.parquet holds them); "
+              f"re-run `{resume}` to resume", file=sys.stderr)
+        return 130
+    s = runner.state
+    print(f"{len(table)} of {s.planned} runs finished in {runner.out_dir} ({s.built_here} built by this process, "
+          f"table.parquet); next: fpkit report {runner.out_dir}")
+    return 0 if len(table) == s.planned else 1
 
 
 def cmd_report(args) -> int:
     from .report import write_report
 
-    try:
-        path = write_report(args.results, metrics=args.metric or None)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    path = write_report(args.results, metrics=args.metric or None, all_runs=args.all)
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0
 
@@ -43,7 +45,7 @@ def cmd_report(args) -> int:
 def cmd_ls(args) -> int:
     from .report import list_results
 
-    print(list_results(args.results))
+    print(list_results(args.results, all_runs=args.all))
     return 0
 
 
@@ -69,11 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--only", nargs="*", metavar="KEY=VALUE", help="run only grid points with these values")
     run.add_argument("--set", nargs="*", metavar="KEY=VALUE",
                      help="replace a fixed value (or a grid axis with a [list]) before expanding the grid")
+    run.add_argument("--yes", action="store_true", help="run a grid larger than the file's max_runs")
     report = sub.add_parser("report", help="plots and a markdown/HTML summary of a results folder")
     report.add_argument("results", help="results folder (results/<experiment>)")
     report.add_argument("--metric", action="append", help="metric to plot (repeatable)")
-    ls = sub.add_parser("ls", help="list the finished runs of a results folder")
+    report.add_argument("--all", action="store_true", help="every finished run in the folder, not only the last grid's")
+    ls = sub.add_parser("ls", help="the last grid's runs (planned / finished) and the fields that tell them apart")
     ls.add_argument("results")
+    ls.add_argument("--all", action="store_true", help="every finished run in the folder (* marks the last grid's)")
     sub.add_parser("toy", help="the toy model organism: `fpkit toy train --variant f1` ...", add_help=False)
     return parser
 
@@ -84,11 +89,23 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "toy":
         return cmd_toy(None, argv[1:])
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.command == "demo":
         if args.steps is not None and args.steps < 1:
             parser.error(f"--steps must be >= 1, got {args.steps}")
-        return cmd_demo(args)
-    return {"run": cmd_run, "report": cmd_report, "ls": cmd_ls}[args.command](args)
+    from .experiment import ExperimentError
+
+    command = {"demo": cmd_demo, "run": cmd_run, "report": cmd_report, "ls": cmd_ls}[args.command]
+    try:
+        return command(args)
+    except (ExperimentError, OSError) as err:
+        # what a user can fix (a bad file, a missing or read-only folder, a full disk): one message,
+        # no traceback; bugs still raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

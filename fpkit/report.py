@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .experiment import finished_runs
+from .experiment.store import RunStore
 
 DEFAULT_REPORT_METRICS = ("laplacian_var", "brightness", "color_shift", "ssim_first", "flicker")
 
 
-def load_results(results_dir):
-    """(table, per-frame metrics of every finished run, experiment dict)."""
+def load_results(results_dir, all_runs: bool = False):
+    """(table, per-frame metrics of the table's runs, experiment dict): the last grid's finished
+    runs, or with `all_runs` every finished run in the folder."""
     import pandas as pd
 
-    results_dir = Path(results_dir)
-    table_path = results_dir / "table.parquet"
-    if not table_path.is_file():
-        raise FileNotFoundError(f"no results table at {table_path} (run `fpkit run EXP.toml` first)")
-    table = pd.read_parquet(table_path)
-    frames = [pd.read_parquet(p / "metrics.parquet") for p in finished_runs(results_dir)
-              if (p / "metrics.parquet").is_file()]
+    store = RunStore(results_dir)
+    table = store.read_table(all_runs)
+    frames = [f for f in (store.folder(i).read_metrics() for i in table.get("run_id", [])) if f is not None]
     per_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    exp = json.loads((results_dir / "experiment.json").read_text()) if (results_dir / "experiment.json").is_file() \
-        else {}
-    return table, per_frame, exp
+    return table, per_frame, store.read_experiment()
 
 
-def write_report(results_dir, metrics=None, window_s: float = 1.0) -> Path:
+def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: bool = False) -> Path:
     """Quality-vs-length curves per sampling type, drift bars per config, report.md and report.html."""
     import matplotlib.pyplot as plt
 
@@ -35,7 +29,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0) -> Path:
     from .plots import drift_bars, quality_vs_length
 
     results_dir = Path(results_dir)
-    table, per_frame, exp = load_results(results_dir)
+    table, per_frame, exp = load_results(results_dir, all_runs)
     fps = exp.get("fps", 30)
     plots = results_dir / "plots"
     plots.mkdir(exist_ok=True)
@@ -75,13 +69,57 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0) -> Path:
     return results_dir / "report.md"
 
 
-def list_results(results_dir) -> str:
-    """A short listing: finished runs with their main config fields."""
-    results_dir = Path(results_dir)
-    runs = finished_runs(results_dir)
-    lines = [f"{results_dir}: {len(runs)} finished runs"]
-    for p in runs:
-        cfg = json.loads((p / "config.json").read_text())
-        keys = ("sampling_type", "latent_window_size", "flow_shift", "num_frames", "seed")
-        lines.append(f"  {p.name}  " + " ".join(f"{k}={cfg[k]}" for k in keys if k in cfg))
+def list_results(results_dir, all_runs: bool = False) -> str:
+    """The last grid's runs (planned / finished / to do), or with `all_runs` every finished run in
+    the folder; one line per finished run showing the fields that tell the runs apart (names,
+    content such as prompt text and image hashes, model, versions)."""
+    store = RunStore(results_dir)
+    if not store.exists():
+        raise FileNotFoundError(f"no results folder at {store.root} (run `fpkit run EXP.toml` first)")
+    exp = store.read_experiment()
+    planned = exp.get("run_ids")
+    done = store.done_ids(None if all_runs or planned is None else planned)
+    if planned is None or all_runs:
+        head = f"{store.root}: {len(done)} finished runs"
+        if planned is not None:
+            head += f" ({sum(i in set(planned) for i in done)} of them in the last grid, marked *)"
+    else:
+        head = (f"{store.root}: experiment {exp.get('name', '?')}, {len(planned)} runs planned, {len(done)} finished, "
+                f"{len(planned) - len(done)} to do")
+    described = [(i, _describe(store.folder(i).read_config())) for i in done]
+    keys = list(dict.fromkeys(k for _, d in described for k in d))
+    varying = [k for k in keys if len({str(d.get(k)) for _, d in described}) > 1]
+    lines = [head]
+    if described:
+        mark = (lambda i: "*" if i in set(planned) else " ") if all_runs and planned else (lambda i: "")
+        rows = [[mark(i) + i, *(_short(d.get(k)) for k in varying)] for i, d in described]
+        widths = [max(len(str(r[c])) for r in rows + [["run_id", *varying]]) for c in range(len(varying) + 1)]
+        for r in [["run_id", *varying], *rows]:
+            lines.append("  " + "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
     return "\n".join(lines)
+
+
+_NOT_SHOWN = {"run_id", "experiment", "fingerprint", "image_latents"}
+
+
+def _describe(config: dict) -> dict:
+    """A run's config.json flattened: the names and values as written, then what the fingerprint
+    adds (prompt text, image hashes, model identity, record, metrics, versions)."""
+    out = {k: v for k, v in config.items() if k not in _NOT_SHOWN}
+    fp = config.get("fingerprint") or {"format": 1}
+    for key, value in fp.items():
+        if key == "sample" or key in ("seed",):
+            continue
+        name = {"prompt": "prompt_text", "image": "image_sha", "last_image": "last_image_sha"}.get(key, key)
+        if isinstance(value, dict):
+            out.update({f"{name}.{k}": v for k, v in value.items() if f"{name}.{k}" != "model.name"})
+        else:
+            out[name] = value
+    return out
+
+
+def _short(value) -> str:
+    text = str(value)
+    if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
+        return text[:10]
+    return text if len(text) <= 32 else text[:29] + "..."

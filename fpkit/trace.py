@@ -8,14 +8,13 @@ back, so a run with recording on is bit-identical to one with it off. A Trace sa
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .atomic import atomic_write
 from .planning import Plan, SectionPlan, latent_to_frames
 from .schedule import SectionSchedule
 
@@ -187,9 +186,9 @@ class Trace:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in self._tensor_dict().items()}
-        _atomic_write(directory / "tensors.safetensors", lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
+        atomic_write(directory / "tensors.safetensors", lambda p: save_file(tensors, p, metadata={"format": FORMAT}))
         text = json.dumps(self._meta(), indent=1, default=_json_default)
-        _atomic_write(directory / "trace.json", lambda p: Path(p).write_text(text))
+        atomic_write(directory / "trace.json", text)
         return directory
 
     @classmethod
@@ -242,18 +241,6 @@ def _json_default(value):
     if hasattr(value, "item"):
         return value.item()
     return repr(value)
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temp file in the same directory, then rename: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # ---------------------------------------------------------------------------------------------

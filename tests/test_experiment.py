@@ -1,7 +1,10 @@
-"""Experiment files, the grid runner, resume after SIGKILL, accelerate sharding."""
+"""The grid runner end to end on the tiny pipeline: the run store, resume after SIGKILL and Ctrl-C,
+two processes on one folder, accelerate sharding, the table scoped to the grid, the CLI."""
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,10 +14,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 import fpkit
 from fpkit.experiment import (
     ExperimentError,
     Runner,
+    RunStore,
     load_experiment,
     parse_experiment,
     run_is_done,
@@ -52,63 +61,6 @@ def test_grid_expansion_and_stable_run_ids():
     assert [r.run_id for r in runs] == [r.run_id for r in again]
     assert runs[0].kwargs["num_frames"] == 2 * 9  # num_sections=2 with 9-frame windows (lws 3, VAE 4x)
     assert {r.to_dict()["sampling_type"] for r in exp.runs({"sampling_type": "vanilla"})} == {"vanilla"}
-
-
-def test_invalid_file_lists_every_problem_before_loading(monkeypatch, tmp_path):
-    def boom(*a, **k):
-        raise AssertionError("a model was loaded")
-
-    monkeypatch.setattr(fpkit.pipelines, "tiny_pipeline", boom)
-    bad = smoke_dict(grid={"sampling_type": ["vanilla", "inverted_anti_drifting"], "sede": [0]},
-                     fixed={"height": 40, "width": 48, "latent_window_size": 3, "num_sections": 2},
-                     inputs={"images": {"discs": "builtin:discs", "x": "missing.png"}, "prompts": {"a": "hi"},
-                             "last_images": {"end": "builtin:checker"}},
-                     metrics={"names": ["sharpness_9000"]})
-    bad["grid"]["last_image"] = ["end"]
-    path = tmp_path / "bad.toml"
-    _write_toml(path, bad)
-    with pytest.raises(ExperimentError) as err:
-        load_experiment(path)
-    text = str(err.value)
-    for needle in ("unknown key 'sede' in [grid]", "image file 'missing.png' not found",
-                   "unknown metric 'sharpness_9000'"):
-        assert needle in text
-    # once the keys are fixed, the per-run problems are all listed too
-    bad["grid"] = {"sampling_type": ["vanilla", "inverted_anti_drifting"], "last_image": ["end"]}
-    bad["inputs"]["images"] = {"discs": "builtin:discs"}
-    bad["metrics"] = {"names": ["brightness"]}
-    _write_toml(path, bad)
-    with pytest.raises(ExperimentError) as err:
-        load_experiment(path)
-    problems = err.value.problems
-    assert any("sampling_type 'vanilla' does not take a last_image" in p for p in problems)
-    assert any("height=40 is not divisible by 16" in p for p in problems)
-    assert len(problems) == 2  # one line per failing run (its first problem), each naming the run
-
-
-def _write_toml(path: Path, data: dict) -> None:
-    def fmt(v):
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, list):
-            return "[" + ", ".join(fmt(x) for x in v) + "]"
-        return str(v)
-
-    lines = []
-    for key, value in data.items():
-        if not isinstance(value, dict):
-            lines.append(f"{key} = {fmt(value)}")
-    for key, value in data.items():
-        if isinstance(value, dict):
-            lines.append(f"[{key}]")
-            for k, v in value.items():
-                if isinstance(v, dict):
-                    lines.append(f"{k} = {{ " + ", ".join(f'{kk} = {fmt(vv)}' for kk, vv in v.items()) + " }")
-                else:
-                    lines.append(f"{k} = {fmt(v)}")
-    path.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -164,17 +116,15 @@ def test_rerun_skips_and_corrupt_run_is_redone(smoke_run):
 
 
 def test_sigkill_then_resume(tmp_path):
-    """Kill a sweep (SIGKILL) once a run has finished; re-run; every run done exactly once."""
+    """Kill a sweep (SIGKILL) once a run has finished; the table already holds the finished runs;
+    re-run; every run done exactly once and the table holds exactly the grid's runs."""
     out = tmp_path / "res"
     cmd = [sys.executable, "-m", "fpkit", "run", str(SMOKE), "--out", str(out)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.time() + 300
     runs_dir = out / "runs"
-    while time.time() < deadline and proc.poll() is None:
-        done = [p for p in runs_dir.glob("*") if not p.name.startswith(".")] if runs_dir.is_dir() else []
-        if done:
-            break
+    while time.time() < deadline and proc.poll() is None and not (out / "table.parquet").exists():
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -182,13 +132,101 @@ def test_sigkill_then_resume(tmp_path):
              for p in runs_dir.glob("*") if not p.name.startswith(".")}
     assert 1 <= len(first) < 4, "the sweep should have been killed part-way"
     assert all(run_is_done(runs_dir / name) for name in first)
+    partial = set(pd.read_parquet(out / "table.parquet")["run_id"])  # written after every run
+    assert partial and partial <= set(first)
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert f"4 runs planned, {len(first)} already done, {4 - len(first)} to do" in result.stdout
     table = pd.read_parquet(out / "table.parquet")
-    assert len(table) == 4 and table["run_id"].is_unique
+    assert sorted(table["run_id"]) == sorted(r.run_id for r in load_experiment(SMOKE).runs())
     final = {p.name: (p / "done.json").stat().st_mtime_ns for p in runs_dir.iterdir()}
     assert len(final) == 4 and not any(n.startswith(".") for n in final)  # no leftovers
     assert all(final[n] == first[n] for n in first)  # finished runs were not redone
+
+
+def test_two_processes_on_one_folder(tmp_path):
+    """Two `fpkit run` on one out dir at once: no crash, every run built once (claims), one table."""
+    out = tmp_path / "shared"
+    cmd = [sys.executable, "-m", "fpkit", "run", str(SMOKE), "--out", str(out)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    results = [p.communicate(timeout=600) for p in procs]
+    for p, (stdout, stderr) in zip(procs, results):
+        assert p.returncode == 0, stderr[-3000:]
+    built = [int(re.search(r"\((\d+) built by this process", stdout).group(1)) for stdout, _ in results]
+    assert sum(built) == 4, results  # each run built by exactly one of them
+    table = pd.read_parquet(out / "table.parquet")
+    assert len(table) == 4 and table["run_id"].is_unique
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(table["run_id"])  # no leftovers
+    pids = {json.loads((out / "runs" / i / "done.json").read_text())["pid"] for i in table["run_id"]}
+    assert pids <= {p.pid for p in procs}
+
+
+def test_ctrl_c_ends_with_one_line_saying_how_to_resume(tmp_path):
+    out = tmp_path / "res"
+    cmd = [sys.executable, "-m", "fpkit", "run", str(SMOKE), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (out / "table.parquet").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert re.match(r"interrupted: [1-4] of 4 runs finished in .*; re-run `fpkit run .*tiny_smoke.toml --out .*` "
+                    r"to resume", last), last
+    assert not [p for p in (out / "runs").iterdir() if p.name.startswith(".")]  # its temp folder is gone
+
+
+def test_table_is_scoped_to_the_grid_and_ls_shows_what_changed(smoke_run, tmp_path, capsys):
+    """One folder, several grids (a slice, other settings, another prompt text under the same name):
+    table.parquet holds the last grid's runs; --all and `fpkit ls --all` see every run."""
+    from fpkit.cli import main
+
+    src, exp, full, _, runner = smoke_run
+    out = tmp_path / "mixed"
+    shutil.copytree(src, out)
+    pipe = runner.load_pipe()
+    sliced = Runner(exp, out, pipe=pipe, progress=False).run({"seed": 0})
+    assert sorted(sliced["run_id"]) == sorted(r.run_id for r in exp.runs({"seed": 0}))  # nothing re-run
+    assert len(pd.read_parquet(out / "table.parquet")) == 2
+    data = tomllib.loads(SMOKE.read_text())
+    data["inputs"]["prompts"]["ball"] = "a green ball rolls"  # same name, other text
+    other = parse_experiment(data, base_dir=SMOKE.parent)
+    table = Runner(other, out, pipe=pipe, progress=False).run({"seed": 0, "sampling_type": "vanilla"})
+    assert len(table) == 1 and table["run_id"][0] not in set(full["run_id"])
+    assert list(pd.read_parquet(out / "table.parquet")["run_id"]) == list(table["run_id"])
+    assert len(RunStore(out).read_table(all_runs=True)) == 5
+    assert main(["ls", str(out)]) == 0
+    listing = capsys.readouterr().out
+    assert "1 runs planned, 1 finished, 0 to do" in listing
+    assert main(["ls", str(out), "--all"]) == 0
+    listing = capsys.readouterr().out
+    assert "5 finished runs (1 of them in the last grid, marked *)" in listing
+    header = listing.splitlines()[1].split()
+    assert {"prompt_text", "sampling_type", "seed"} <= set(header), header
+    assert "a green ball rolls" in listing and "a red ball bounces" in listing
+    assert main(["report", str(out), "--all"]) == 0 and "5 finished runs" in (out / "report.md").read_text()
+
+
+def test_rerunning_a_finished_experiment_writes_nothing(smoke_run, monkeypatch, capsys):
+    """A complete folder may be read-only (an archive, another user's results)."""
+    from fpkit.cli import main
+    from fpkit.experiment import store
+
+    def no_writes(*a, **k):
+        raise PermissionError("read-only results folder")
+
+    monkeypatch.setattr(store, "atomic_write", no_writes)
+    monkeypatch.setattr(store, "_lock", no_writes)
+    out = smoke_run[0]
+    assert main(["run", str(SMOKE), "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "4 runs planned, 4 already done, 0 to do" in stdout
+    assert stdout.strip().splitlines()[-1].endswith(f"next: fpkit report {out}")
 
 
 def test_cli_reports_invalid_file_and_report_ls(smoke_run, tmp_path, capsys):
@@ -197,14 +235,21 @@ def test_cli_reports_invalid_file_and_report_ls(smoke_run, tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[grid]\nsampling_type = ["sideways"]\n')
     assert main(["run", str(bad)]) == 2
-    assert "unknown sampling_type 'sideways'" in capsys.readouterr().err
+    assert "[grid] sampling_type = 'sideways': must be one of" in capsys.readouterr().err
     out = smoke_run[0]
     assert main(["report", str(out)]) == 0
     assert (out / "report.md").is_file() and (out / "report.html").is_file()
     assert any(p.name.startswith("quality_vs_length") for p in (out / "plots").iterdir())
     assert any(p.name.startswith("drift_") for p in (out / "plots").iterdir())
+    capsys.readouterr()
     assert main(["ls", str(out)]) == 0
-    assert "4 finished runs" in capsys.readouterr().out
+    listing = capsys.readouterr().out.splitlines()
+    assert "4 runs planned, 4 finished, 0 to do" in listing[0]
+    assert sorted(listing[1].split()) == ["run_id", "sampling_type", "seed"]  # the axes that tell runs apart
+    assert len(listing) == 6
+    assert main(["ls", str(tmp_path / "no_such_dir")]) == 2
+    assert "no results folder" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "no_such_dir")]) == 2
 
 
 @pytest.mark.slow

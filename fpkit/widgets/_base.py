@@ -73,9 +73,8 @@ def read_video(path):
 
 def load_run_dir(path):
     """(trace or None, video or None, metrics table or None) from a results run folder
-    (`runs/<run_id>/` with trace/, video.mp4, metrics.parquet) or a bare trace folder."""
-    import pandas as pd
-
+    (`runs/<run_id>/`, layout owned by fpkit.experiment.store) or a bare trace folder."""
+    from ..experiment.store import RunFolder
     from ..trace import Trace
 
     path = Path(path)
@@ -83,9 +82,9 @@ def load_run_dir(path):
         return Trace.load(path), None, None
     if not path.is_dir():
         raise FileNotFoundError(f"no run or trace folder at {path}")
-    trace = Trace.load(path / "trace") if (path / "trace" / "trace.json").is_file() else None
-    video = read_video(path / "video.mp4") if (path / "video.mp4").is_file() else None
-    metrics = pd.read_parquet(path / "metrics.parquet") if (path / "metrics.parquet").is_file() else None
+    run = RunFolder(path)
+    trace = Trace.load(run.trace) if (run.trace / "trace.json").is_file() else None
+    video = read_video(run.video) if run.video.is_file() else None
     if trace is None and video is None:
-        raise FileNotFoundError(f"{path} holds neither trace/ nor video.mp4")
-    return trace, video, metrics
+        raise FileNotFoundError(f"{path} holds neither a trace nor a video")
+    return trace, video, run.read_metrics()

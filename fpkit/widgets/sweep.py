@@ -17,11 +17,13 @@ def load_table(table_or_results_dir):
     """A results table: a DataFrame, a results folder (table.parquet inside) or a parquet file."""
     import pandas as pd
 
+    from ..experiment.store import RunStore
+
     if isinstance(table_or_results_dir, pd.DataFrame):
         return table_or_results_dir
     path = Path(table_or_results_dir)
     if path.is_dir():
-        path = path / "table.parquet"
+        return RunStore(path).read_table()
     if not path.is_file():
         raise FileNotFoundError(f"no results table at {path} (run `fpkit run EXP.toml` first)")
     return pd.read_parquet(path)
