@@ -23,11 +23,12 @@ def cmd_run(args) -> int:
     resume = "fpkit " + " ".join(shlex.quote(a) for a in args.argv)
     try:
         table = runner.run(only, yes=args.yes)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, OSError) as err:  # Ctrl-C, a full disk, a read-only folder
         s = runner.state
-        print(f"\ninterrupted: {s.finished} of {s.planned} runs finished in {s.out_dir} (table.parquet holds them); "
+        why = "interrupted" if isinstance(err, KeyboardInterrupt) else f"error: {err}\nstopped"
+        print(f"\n{why}: {s.finished} of {s.planned} runs finished in {s.out_dir} (table.parquet holds them); "
               f"re-run `{resume}` to resume", file=sys.stderr)
-        return 130
+        return 130 if isinstance(err, KeyboardInterrupt) else 2
     s = runner.state
     print(f"{len(table)} of {s.planned} runs finished in {runner.out_dir} ({s.built_here} built by this process, "
           f"table.parquet); next: fpkit report {runner.out_dir}")

@@ -68,6 +68,7 @@ def _toy_world_lines(table) -> list[str]:
 
 
 def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, quick: bool = False) -> Path:
+    from .atomic import atomic_write
     from .experiment import parse_experiment, run_experiment
     from .report import write_report
 
@@ -89,7 +90,7 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
         [c for c in ("laplacian_var_drift", "color_shift_drift", "flicker_mean") if c in table]].mean()
     text = report.read_text() + "\n".join(["", "## Drift per strategy and length (means over inputs)", "",
                                           summary.round(4).to_markdown(), *extra])
-    report.write_text(text)
+    atomic_write(report, text)
     print(summary.round(4).to_string())
     print(f"demo ({model}): {len(table)} runs in {time.perf_counter() - t0:.0f} s -> {out}/report.md, "
           f"{out}/plots/, {out}/runs/<run_id>/video.mp4")

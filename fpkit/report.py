@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .atomic import atomic_write
 from .experiment.store import RunStore
 
 DEFAULT_REPORT_METRICS = ("laplacian_var", "brightness", "color_shift", "ssim_first", "flicker")
@@ -44,14 +45,14 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
         for m in chosen:
             fig = quality_vs_length(curves, m, by=by)
             name = f"quality_vs_length_{m}.png"
-            fig.savefig(plots / name, dpi=110)
+            atomic_write(plots / name, lambda p: fig.savefig(p, dpi=110, format="png"))
             plt.close(fig)
             figures.append(name)
     for m in chosen:
         if f"{m}_drift" in table:
             fig = drift_bars(table, m)
             name = f"drift_{m}.png"
-            fig.savefig(plots / name, dpi=110)
+            atomic_write(plots / name, lambda p: fig.savefig(p, dpi=110, format="png"))
             plt.close(fig)
             figures.append(name)
     title = exp.get("name", results_dir.name)
@@ -60,12 +61,12 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     md = [f"# {title}", "", exp.get("description", ""), "",
           f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)|.", ""]
     md += [f"![{f}](plots/{f})" for f in figures] + ["", table[shown].to_markdown(index=False)]
-    (results_dir / "report.md").write_text("\n".join(md) + "\n")
+    atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
     html = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>",
             f"<p>{exp.get('description', '')}</p>"]
     html += [f"<img src='plots/{f}' style='max-width:48%'>" for f in figures]
     html += [table[shown].to_html(index=False, float_format=lambda v: f"{v:.4g}"), "</body></html>"]
-    (results_dir / "report.html").write_text("\n".join(html))
+    atomic_write(results_dir / "report.html", "\n".join(html))
     return results_dir / "report.md"
 
 
