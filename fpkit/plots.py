@@ -231,6 +231,38 @@ def thumbnails(video, frames, count: int = 4, ax=None):
     return fig
 
 
+def contact_sheet(videos: dict, frames=None, count: int = 8, title: str | None = None, scale: float = 0.9):
+    """One row per video (e.g. the real clip, then each strategy), the same frame indices in every
+    column, so rows compare at equal times. videos: {label: (T, 3, H, W) in [0, 1]}; frames: indices
+    (default `count` spread over the shortest video; indices past a video's end stay blank)."""
+    import numpy as np
+
+    if not videos:
+        raise ValueError("contact_sheet needs at least one video")
+    lengths = {k: len(v) for k, v in videos.items()}
+    if frames is None:
+        frames = sorted({int(round(x)) for x in np.linspace(0, min(lengths.values()) - 1, count)})
+    frames = [int(f) for f in frames]
+    first = frame_image(next(iter(videos.values())), 0)
+    h, w = first.shape[:2]
+    rows, cols = len(videos), len(frames)
+    fig, axes = plt.subplots(rows, cols, figsize=(scale * cols + 1.6, scale * rows + 0.5), squeeze=False)
+    for r, (label, video) in enumerate(videos.items()):
+        for c, f in enumerate(frames):
+            ax = axes[r][c]
+            ax.imshow(frame_image(video, f) if f < lengths[label] else np.ones((h, w, 3)))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"frame {f}", fontsize=7)
+        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.subplots_adjust(left=1.5 / (scale * cols + 1.6), right=0.99, wspace=0.04, hspace=0.06,
+                        top=1 - 0.45 / (scale * rows + 0.5), bottom=0.01)
+    return fig
+
+
 # ---------------------------------------------------------------------------------------------
 # Run comparison and sweeps
 
@@ -303,5 +335,31 @@ def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", 
     axes[0][0].set_ylabel(metric)
     if color:
         axes[0][-1].legend(fontsize=7, title=color, title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(losses: dict, likeness=None, measures=("visible", "hist_distance", "speed_ratio")):
+    """Training loss (per 100 steps, one line per variant) and, from a likeness-vs-steps table
+    (step, seed, measure, value, variant), the median likeness measures against steps."""
+    panels = 1 + (len(measures) if likeness is not None else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(3.3 * panels, 3), squeeze=False)
+    ax = axes[0][0]
+    for variant, curve in losses.items():
+        ax.plot([100 * (i + 1) for i in range(len(curve))], curve, label=variant)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_title("training loss (mean per 100 steps)", fontsize=9)
+    ax.legend(fontsize=7)
+    for ax, measure in zip(axes[0][1:], measures):
+        data = likeness[likeness.measure == measure]
+        for variant, grp in data.groupby("variant", sort=False):
+            stats = grp.groupby("step")["value"].agg(["median", lambda v: v.quantile(0.25),
+                                                      lambda v: v.quantile(0.75)])
+            stats.columns = ["median", "q1", "q3"]
+            line, = ax.plot(stats.index, stats["median"], marker="o", ms=3, label=variant)
+            ax.fill_between(stats.index, stats["q1"], stats["q3"], alpha=0.15, color=line.get_color())
+        ax.set_xlabel("step")
+        ax.set_title(f"{measure} (median, IQR over seeds)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,6 +1,7 @@
 """The toy model organism: world, codec, training (reusing the planning code), shipped checkpoints."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -57,6 +58,32 @@ def test_world_spec_rejects_bad_values():
         world.WorldSpec(size=50)
     with pytest.raises(ValueError, match="shapes"):
         world.WorldSpec(shapes=("triangle",))
+    with pytest.raises(ValueError, match="trail"):
+        world.WorldSpec(trail=-1)
+    with pytest.raises(ValueError, match="trail_alpha"):
+        world.WorldSpec(trail_alpha=1.5)
+
+
+def test_motion_trail_shows_where_a_sprite_is_heading():
+    # one sprite, no texture: the pixels just behind the sprite (against its motion) carry its
+    # colour faintly, the pixels just ahead are background; without a trail both are background
+    spec = world.WorldSpec(sprites=(1, 1), texture=0.0, speed=(1.0, 1.0))
+    plain = world.WorldSpec(sprites=(1, 1), texture=0.0, speed=(1.0, 1.0), trail=0)
+    t = 20
+    clip, bare = world.render_clip(11, t + 1, spec), world.render_clip(11, t + 1, plain)
+    pos, r = clip.positions[t, 0], float(clip.radii[0])
+    heading = (clip.positions[t, 0] - clip.positions[t - 1, 0]) / (clip.positions[t, 0] - clip.positions[t - 1, 0]).norm()
+    behind = (pos - heading * (r + 2)).round().long().clamp(0, 63)
+    ahead = (pos + heading * (r + 2)).round().long().clamp(0, 63)
+    colour = clip.colours[0]
+
+    def towards_sprite(frames, p):  # how far a pixel moved from the sprite-free frame toward the colour
+        return float(torch.dot(frames[t, :, p[1], p[0]] - bare_bg[:, p[1], p[0]], colour - bare_bg[:, p[1], p[0]]))
+
+    bare_bg = bare.frames[t]
+    assert towards_sprite(clip.frames, behind) > 0.02
+    assert abs(towards_sprite(clip.frames, ahead)) < 1e-3 and abs(towards_sprite(bare.frames, behind)) < 1e-3
+    assert torch.equal(clip.positions, bare.positions)  # the trail changes pixels, never the motion
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,6 +150,49 @@ def test_section_batch_knows_only_earlier_sections():
         assert torch.equal(batch["context"]["latents_history_4x"][:, :, i], expect)
 
 
+def test_ablation_variants_see_the_same_training_data():
+    # f1, f1+D and f1-h1 differ only in what they ablate: same clips, plans, orders (the +D codebook
+    # draws from its own RNG stream)
+    cfg = train.TrainConfig(batch_size=2)
+    draws = {}
+    for name in ("f1", "f1+D", "f1-h1"):
+        _, _, data, codebook = train.setup(train.VARIANTS[name], 5, cfg, world.WorldSpec())
+        assert (codebook is not None) == (name == "f1+D")
+        draws[name] = [(data.seeds(2).tolist(), train.draw_plan(data.variant, data.rng, (8, 8), 2)[1])
+                       for _ in range(5)]
+    assert draws["f1"] == draws["f1+D"] == draws["f1-h1"]
+
+
+def test_first_section_weight_oversamples_generation_order_0():
+    rng = np.random.default_rng(0)
+    uniform = replace(train.VARIANTS["inverted"], first_section_weight=1.0, also=(), last_image=0.0, sections=(4, 4))
+    heavy = replace(uniform, first_section_weight=3.0)
+    share = {}
+    for name, v in (("uniform", uniform), ("heavy", heavy)):
+        orders = [train.draw_plan(v, rng, (8, 8), 2)[1] for _ in range(2000)]
+        share[name] = np.mean(np.array(orders) == 0)
+    assert share["uniform"] == pytest.approx(1 / 4, abs=0.03) and share["heavy"] == pytest.approx(3 / 6, abs=0.03)
+    with pytest.raises(ValueError, match="first_section_weight"):
+        replace(uniform, first_section_weight=0)
+
+
+def test_resume_continues_a_checkpoint_and_refuses_another_variant(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "run"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--out", str(out)]
+    assert main([*base, "--steps", "3", "--snapshot-every", "3"]) == 0
+    first = organism.load_organism(str(out)).transformer.state_dict()
+    assert (out / "snapshots" / "step_0000003.safetensors").exists()
+    assert main([*base, "--steps", "5", "--resume", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["steps"] == 5 and meta["resumed_from"]["step"] == 3
+    resumed = organism.load_organism(str(out)).transformer.state_dict()
+    assert any(not torch.equal(first[k], resumed[k]) for k in first)  # it trained on from there
+    with pytest.raises(ValueError, match="variant config differs"):
+        train.train("inverted", steps=6, resume=out, progress=False)
+
+
 def test_history_discretization_snaps_to_the_codebook():
     lat = torch.randn(1, 4, 9, 8, 8)
     centroids = train.fit_codebook(lat, 16, iters=5)
@@ -180,22 +250,7 @@ def test_cli_train_writes_a_loadable_checkpoint(tmp_path):
 # Evaluation
 
 
-def test_compare_to_world_accepts_real_and_rejects_blur_and_blank():
-    seed = EVAL_SEED_OFFSET + 3
-    real = world.real_video(seed, 13)
-    assert evaluate.compare_to_world(real, seed=seed)["looks_like_world"]
-    blurred = torch.nn.functional.avg_pool2d(real, 5, 1, 2)
-    assert not evaluate.compare_to_world(blurred, seed=seed)["passes"]["sharpness_ratio"]
-    blank = real[:, :, :1, :1].expand_as(real).clone()
-    assert not evaluate.compare_to_world(blank, seed=seed)["looks_like_world"]
-
-
-def test_drift_is_zero_for_a_static_video_and_grows_with_change():
-    real = world.real_video(EVAL_SEED_OFFSET, 20)
-    static = real[:1].expand(20, -1, -1, -1)
-    assert evaluate.drift(static)["drift_colour"] == 0
-    faded = real * torch.linspace(1, 0.5, 20).view(-1, 1, 1, 1)
-    assert evaluate.drift(faded)["drift_colour"] > 0.1
+# measures and their controls: tests/test_toy_eval.py
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,22 +276,33 @@ def test_shipped_weights_fit_the_size_budget():
     assert total <= 25 * 2**20
 
 
-@pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")
-def test_short_f1_generation_looks_like_the_world():
-    pipe = organism.load_organism("f1")
-    # 1x the training clip length (13 frames) from 4 unseen start images; docs/toy.md: 6 of 8 pass
-    table = evaluate.likeness(pipe, [EVAL_SEED_OFFSET + i for i in range(4)])
-    assert table.looks_like_world.mean() >= 0.5, table.to_string()
-    assert table.pass_background_error.all() and table.pass_sprite_fraction_ratio.all()
+# Thresholds for the shipped organisms on 4 fixed unseen seeds (medians), set between the codec round
+# trip (visible 1.0, hist 0.06, background 0.001, speed ratio 0.99, sharpness 0.62: the best any
+# generation can score) and the controls of test_toy_eval.py (blank / patch noise: visible <= 0.5, hist
+# >= 0.45, background >= 0.02; frozen: speed 0; 5x5 blur: sharpness 0.05).
+LIKENESS_SEEDS = [EVAL_SEED_OFFSET + i for i in range(4)]
+SHIPPED_THRESHOLDS = {"visible": (0.85, 1.0), "hist_distance": (0.0, 0.15), "background_error": (0.0, 0.012),
+                      "speed_ratio": (0.5, 2.0), "sharpness_ratio": (0.3, 2.0)}
+
+
+@pytest.mark.parametrize("variant, strategy", [p for p in evaluate.ABLATION if p[0] in SHIPPED])
+def test_every_shipped_variant_looks_like_the_world_at_its_training_length(variant, strategy):
+    pipe = organism.load_organism(variant)
+    table = evaluate.likeness(pipe, LIKENESS_SEEDS, sampling_type=strategy)
+    medians = table[list(SHIPPED_THRESHOLDS)].median()
+    bad = {m: round(float(medians[m]), 4) for m, (lo, hi) in SHIPPED_THRESHOLDS.items() if not lo <= medians[m] <= hi}
+    assert not bad, f"{variant}/{strategy} misses {bad}\n{table.to_string()}"
+    # the inverted far end (its first generated section) is included: the last section looks right too
+    assert table.visible_last_section.median() >= SHIPPED_THRESHOLDS["visible"][0] * table.visible_last_section_real.median()
 
 
 @pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")
-def test_f1_drifts_more_at_4x_the_training_length():
-    # vanilla sampling, 13 vs 49 frames from 4 unseen start images (~10 s); docs/toy.md has 8 seeds
-    pipe = organism.load_organism("f1")
-    summary = evaluate.drift_summary(evaluate.drift_vs_length(pipe, lengths=(1, 4)))
-    assert summary.loc["drift_colour", 4] > 1.5 * summary.loc["drift_colour", 1]
-    assert summary.loc["drift_background", 4] > 2 * summary.loc["drift_background", 1]
+def test_f1_vanilla_drifts_more_at_8x_than_at_1x_the_training_length():
+    # 6 unseen seeds, shared noise per seed: 13 vs 97 frames (~20 s); docs/toy.md has 16 seeds
+    seeds = [EVAL_SEED_OFFSET + i for i in range(6)]
+    table = evaluate.evaluate_organisms([("f1", "vanilla")], seeds=seeds, multiples=(1, 8), progress=False)
+    drift = evaluate.drift_table(table).set_index(["measure", "multiple"])
+    assert drift.loc[("drift_hist", 8), "above_1x"], drift.to_string()
 
 
 @pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")

@@ -6,19 +6,20 @@ HunyuanVideoFramepackPipeline so `fpkit.sample` drives them exactly as it drives
     image = fpkit.toy.world.start_image(fpkit.toy.world.EVAL_SEED_OFFSET)
     run = fpkit.sample(pipe, image=image, prompt=fpkit.toy.PROMPT, height=64, width=64, num_frames=48,
                        latent_window_size=4, num_inference_steps=12, sampling_type="vanilla")
-    fpkit.toy.compare_to_world(run.video, seed=fpkit.toy.world.EVAL_SEED_OFFSET)
+    fpkit.toy.compare_to_world(run.video, seed=fpkit.toy.world.EVAL_SEED_OFFSET)   # likeness measures
+    fpkit.toy.drift(run.video, seed=fpkit.toy.world.EVAL_SEED_OFFSET)              # start-vs-end drift
 """
 
 from . import world
 from .codec import PatchPCACodec, fit_codec, round_trip_psnr
-from .evaluate import (TOLERANCES, compare_to_world, drift, drift_summary, drift_vs_length, frame_features, generate,
-                       likeness)
+from .evaluate import (TARGETS, ablation_table, compare_to_world, drift, drift_table, evaluate_organisms, generate,
+                       likeness, likeness_table, paper_pattern)
 from .organism import PROMPT, available, build_pipeline, load_organism, read_config, read_meta
 from .train import VARIANTS, Variant  # the training function is fpkit.toy.train.train
 
 __all__ = [
     "PROMPT",
-    "TOLERANCES",
+    "TARGETS",
     "VARIANTS",
     "PatchPCACodec",
     "Variant",
@@ -26,12 +27,15 @@ __all__ = [
     "build_pipeline",
     "compare_to_world",
     "drift",
-    "drift_summary",
-    "drift_vs_length",
+    "drift_table",
+    "evaluate_organisms",
     "fit_codec",
-    "frame_features",
+
     "generate",
+    "ablation_table",
     "likeness",
+    "likeness_table",
+    "paper_pattern",
     "load_organism",
     "read_config",
     "read_meta",

@@ -1,12 +1,116 @@
-"""`fpkit toy ...`: train a toy organism, list the shipped ones.
+"""`fpkit toy ...`: train a toy organism, evaluate the shipped ones, list them.
 
-    fpkit toy train --variant f1 --minutes 45 --seed 0 [--out DIR]
+    fpkit toy train --variant f1 --steps 14000 --seed 0 [--out DIR] [--resume DIR]
+    fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval]
+    fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR     # loss and likeness versus training steps
     fpkit toy list
 """
 
 from __future__ import annotations
 
+import argparse
+import shlex
 import sys
+from pathlib import Path
+
+
+def _fail(message: str) -> int:
+    print(f"fpkit toy: {message}", file=sys.stderr)
+    return 2
+
+
+def _markdown(table, floatfmt=".4g") -> str:
+    return table.to_markdown(index=False, floatfmt=floatfmt)
+
+
+def eval_main(argv) -> int:
+    """Likeness, drift-versus-length and the ablation table with 95% intervals; writes OUT/report.md."""
+    parser = argparse.ArgumentParser(prog="fpkit toy eval", description=eval_main.__doc__)
+    parser.add_argument("--seeds", type=int, default=16, help="unseen start images (paired over strategies)")
+    parser.add_argument("--multiples", type=int, nargs="+", default=[1, 4, 8],
+                        help="lengths in multiples of the f1 training clip (3 sections)")
+    parser.add_argument("--steps", type=int, default=12, help="sampling steps")
+    parser.add_argument("--out", default="results/toy_eval")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    if args.seeds < 2:
+        return _fail(f"--seeds must be >= 2 (intervals need a spread over seeds), got {args.seeds}")
+    if any(m < 1 for m in args.multiples) or 1 not in args.multiples:
+        return _fail(f"--multiples must be >= 1 and include 1 (drift is compared with 1x), got {args.multiples}")
+    if args.steps < 1:
+        return _fail(f"--steps must be >= 1, got {args.steps}")
+    from . import evaluate as ev
+    from .organism import available
+    from .world import EVAL_SEED_OFFSET
+
+    if not available():
+        return _fail("no toy organism is shipped (fpkit/toy/checkpoints is empty)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "fpkit toy eval " + " ".join(shlex.quote(a) for a in argv)
+    seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
+    table = ev.evaluate_organisms(seeds=seeds, multiples=tuple(args.multiples), num_inference_steps=args.steps,
+                                  progress=not args.no_progress)
+    table.to_parquet(out / "table.parquet")
+    top = max(args.multiples)
+    sections = {
+        "likeness": ev.likeness_table(table),
+        "drift": ev.drift_table(table),
+        "ablation": ev.ablation_table(table, multiple=top),
+        "pattern": ev.paper_pattern(table, multiple=top),
+    }
+    titles = {
+        "likeness": "Likeness at each variant's training length (median over seeds, 95% bootstrap interval)",
+        "drift": "Vanilla drift on f1 versus length (mean over seeds; paired difference to 1x)",
+        "ablation": f"Ablation at {top}x the f1 training length (mean drift; paired difference to vanilla on f1)",
+        "pattern": "The paper's Table 1 pattern, judged on paired intervals",
+    }
+    lines = [f"# Toy organism evaluation", "", f"Command: `{command}`", "",
+             f"{args.seeds} unseen start images (seeds {seeds.start}..{seeds.stop - 1}), shared noise per seed, "
+             f"{args.steps} sampling steps. Drift: start vs end windows (15% of frames 1..T-1).", ""]
+    for key, frame in sections.items():
+        frame.to_csv(out / f"{key}.csv", index=False)
+        text = _markdown(frame)
+        lines += [f"## {titles[key]}", "", text, ""]
+        print(f"\n{titles[key]}\n{text}")
+    (out / "report.md").write_text("\n".join(lines))
+    print(f"\n-> {out}/report.md, {out}/table.parquet")
+    return 0
+
+
+def curve_main(argv) -> int:
+    """Loss and likeness versus training steps for training run folders (with --snapshot-every)."""
+    parser = argparse.ArgumentParser(prog="fpkit toy curve", description=curve_main.__doc__)
+    parser.add_argument("runs", nargs="+", help="training run folders (fpkit toy train --out DIR)")
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--out", default="results/toy_training")
+    args = parser.parse_args(argv)
+    bad = [r for r in args.runs if not (Path(r) / "meta.json").is_file()]
+    if bad:
+        return _fail(f"not training run folders (no meta.json): {bad}")
+    import json
+
+    import pandas as pd
+
+    from . import evaluate as ev
+    from .world import EVAL_SEED_OFFSET
+    from ..plots import training_curves
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
+    tables, losses = [], {}
+    for run in args.runs:
+        meta = json.loads((Path(run) / "meta.json").read_text())
+        losses[meta["variant"]] = meta["loss_curve"]
+        tables.append(ev.likeness_vs_steps(run, seeds).assign(variant=meta["variant"]))
+    table = pd.concat(tables, ignore_index=True)
+    table.to_csv(out / "likeness_vs_steps.csv", index=False)
+    training_curves(losses, table).savefig(out / "training_curves.png", dpi=110)
+    summary = table.groupby(["variant", "step", "measure"])["value"].median().unstack("measure")
+    print(summary.round(3).to_string())
+    print(f"-> {out}/training_curves.png, {out}/likeness_vs_steps.csv")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -19,6 +123,10 @@ def main(argv=None) -> int:
         from .train import main as train_main
 
         return train_main(rest)
+    if command == "eval":
+        return eval_main(rest)
+    if command == "curve":
+        return curve_main(rest)
     if command == "list":
         from .organism import available, read_meta
         from .train import VARIANTS
@@ -30,5 +138,4 @@ def main(argv=None) -> int:
                       f"loss {meta.get('final_loss', float('nan')):.4f}") if meta else "not shipped"
             print(f"{name:10s} {variant.strategy:24s} {status}\n{'':10s} {variant.description}")
         return 0
-    print(f"unknown toy command {command!r}; known: train, list", file=sys.stderr)
-    return 2
+    return _fail(f"unknown toy command {command!r}; known: train, eval, curve, list")

@@ -51,6 +51,10 @@ class Variant:
     last_image: float = 0.0  # probability that a plan has a last image (bidirectional layouts)
     codebook: int = 0  # K of the history discretization codebook (0 = off; paper's "+D")
     clips: int = 0  # number of distinct training clips (0 = a fresh clip every time)
+    # Relative weight of generation order 0 when drawing the section to train on (1 = uniform over
+    # orders). Order 0 is where sampling is hardest: no generated history, and in inverted plans the
+    # far end, a pad*lws gap away from the only known frame.
+    first_section_weight: float = 1.0
     description: str = ""
 
     def __post_init__(self):
@@ -59,6 +63,8 @@ class Variant:
         lo, hi = self.sections
         if not 1 <= lo <= hi:
             raise ValueError(f"sections must be a range 1 <= low <= high, got {self.sections!r}")
+        if not self.first_section_weight > 0:
+            raise ValueError(f"first_section_weight must be > 0, got {self.first_section_weight!r}")
 
     @property
     def clip_frames(self) -> int:
@@ -77,7 +83,7 @@ class Variant:
 # the steps on anti_drifting plans (same layout family: endpoints first, then fill).
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("inverted", "inverted_anti_drifting", sections=(1, 6), also=(("anti_drifting", 0.25),),
-            last_image=0.5, description="original FramePack: bi-directional context, inverted anti-drifting"),
+            last_image=0.5, first_section_weight=2.0, description="original FramePack: bi-directional context, inverted anti-drifting"),
     Variant("f1", "vanilla", sections=(1, 3), description="FramePack-F1: forward context, vanilla sampling; "
             "short training clips (13 frames) so sampling 4x longer shows drift"),
     Variant("f1+D", "vanilla", sections=(1, 3), codebook=128,
@@ -153,7 +159,9 @@ def draw_plan(variant: Variant, rng: np.random.Generator, latent_size: tuple[int
     has_last = bool(planning.STRATEGY_TAKES_LAST_IMAGE[strategy] and rng.random() < variant.last_image)
     the_plan = planning.plan(strategy, n, variant.latent_window_size, latent_size, patch_size,
                              variant.history, has_last)
-    order = int(rng.integers(0, the_plan.num_sections))
+    weights = np.ones(the_plan.num_sections)
+    weights[0] = variant.first_section_weight
+    order = int(rng.choice(the_plan.num_sections, p=weights / weights.sum()))
     return the_plan, order
 
 
@@ -234,6 +242,33 @@ class Data:
         return section_batch(the_plan, order, latents, self.codebook), videos[:, :, 0]
 
 
+def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data") -> tuple[int, list]:
+    """Load a checkpoint's EMA weights into `pipe.transformer` and re-seed the data stream; returns
+    (step reached, its loss curve expanded back to per-step values)."""
+    import json
+
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        meta = json.loads((folder / "meta.json").read_text())
+        state = load_file(str(folder / "transformer.safetensors"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--resume {str(folder)!r} is not a readable toy checkpoint folder: {exc}") from exc
+    for key, want in (("variant", variant.to_dict()), ("world", spec.to_dict())):
+        want, have = json.loads(json.dumps(want)), config.get(key) or {}
+        differ = {k: (have.get(k), want.get(k)) for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)}
+        if differ:
+            raise ValueError(f"--resume {str(folder)!r}: its {key} config differs from this run's "
+                             f"(key: (checkpoint, this run)) {differ}; a warm restart must continue the same training")
+    pipe.transformer.load_state_dict({k: v.float() for k, v in state.items()})
+    step = int(meta["steps"])
+    data.rng = np.random.default_rng([int(meta.get("seed", 0)), step])
+    losses = [v for v in meta.get("loss_curve", []) for _ in range(100)][:step]
+    return step, losses
+
+
 def lr_at(step: int, progress: float, cfg: TrainConfig) -> float:
     """Linear warmup over `cfg.warmup` steps, then cosine decay to lr * min_lr_ratio at progress 1."""
     if step < cfg.warmup:
@@ -254,7 +289,8 @@ def setup(variant: Variant, seed: int, cfg: TrainConfig, spec: WorldSpec, transf
     rng = np.random.default_rng(seed)
     codebook = None
     if variant.codebook:
-        sample_seeds = rng.integers(0, EVAL_SEED_OFFSET, 64)
+        # its own stream: the data rng must give +D exactly the clips, plans and orders of its base
+        sample_seeds = np.random.default_rng([seed, 1]).integers(0, EVAL_SEED_OFFSET, 64)
         with torch.no_grad():
             lat = codec.encode(render_clips(sample_seeds, 8, spec)).latent_dist.mode()
         codebook = fit_codebook(lat, variant.codebook, seed=seed)
@@ -265,7 +301,7 @@ def setup(variant: Variant, seed: int, cfg: TrainConfig, spec: WorldSpec, transf
 def train(variant: str | Variant = "f1", steps: int | None = None, minutes: float | None = None, seed: int = 0,
           out_dir=None, config: TrainConfig | None = None, spec: WorldSpec | None = None,
           transformer_config: dict | None = None, threads: int | None = None, progress: bool = True,
-          command: str | None = None) -> dict:
+          command: str | None = None, resume=None, snapshot_every: int = 0) -> dict:
     """Train a variant for `steps` steps and/or `minutes` of wall time (whichever ends first).
 
     The cosine LR schedule follows the fraction done: step / steps when `steps` is given (fully
@@ -282,10 +318,13 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     torch.manual_seed(seed)
     pipe, cond, data, codebook = setup(variant, seed, cfg, spec, transformer_config)
     transformer = pipe.transformer.train().requires_grad_(True)
+    start_step, losses, noise_gen = 0, [], torch.Generator().manual_seed(seed)
+    if resume is not None:
+        start_step, losses = _warm_restart(resume, variant, spec, pipe, data)
+        noise_gen.manual_seed(int(np.random.default_rng([seed, start_step]).integers(2 ** 62)))
     params = [p for p in transformer.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
     ema = {k: v.detach().clone().float() for k, v in transformer.state_dict().items()}
-    noise_gen = torch.Generator().manual_seed(seed)
     lws = variant.latent_window_size
     noisy_tokens = lws * data.latent_size[0] * data.latent_size[1] / transformer.config.patch_size ** 2
     shift = math.exp(dynamic_mu(noisy_tokens, pipe.scheduler.config))  # the sampler's shift for this window
@@ -293,14 +332,15 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     total = steps
     budget = minutes * 60 if minutes is not None else float("inf")
     bar = tqdm(total=total, desc=f"toy {variant.name}", disable=not progress, dynamic_ncols=True)
-    losses, t0, last_save, step = [], time.perf_counter(), time.perf_counter(), 0
-    meta = {}
+    t0, last_save, step = time.perf_counter(), time.perf_counter(), start_step
+    bar.update(start_step)
+    meta = {"resumed_from": {"folder": str(resume), "step": start_step}} if resume is not None else {}
 
     def checkpoint(final: bool):
         elapsed = time.perf_counter() - t0
         meta.update(
             variant=variant.name, command=command or "", seed=seed, steps=step, max_steps=total, minutes=minutes,
-            wall_time_s=round(elapsed, 1), steps_per_s=round(step / max(elapsed, 1e-9), 3),
+            wall_time_s=round(elapsed, 1), steps_per_s=round((step - start_step) / max(elapsed, 1e-9), 3),
             final_loss=float(np.mean(losses[-200:])) if losses else None,
             loss_curve=[round(float(np.mean(losses[i:i + 100])), 4) for i in range(0, len(losses), 100)],
             codec_psnr_db=round(round_trip_psnr(data.codec, render_clips(range(EVAL_SEED_OFFSET,
@@ -330,6 +370,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         noise = torch.randn(batch["x0"].shape, generator=noise_gen)
         progress_done = max(step / total if total else 0.0, elapsed / budget if minutes is not None else 0.0)
         lr = lr_at(step, progress_done, cfg)
+        if start_step and step - start_step < cfg.warmup:  # warm restart: fresh Adam moments, warm up again
+            lr *= (step - start_step + 1) / cfg.warmup
         for group in opt.param_groups:
             group["lr"] = lr
         loss = flow_matching_loss(transformer, cond, batch, prompt_index, image_embeds, sigma, noise)
@@ -349,6 +391,10 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         if out_dir is not None and time.perf_counter() - last_save > cfg.save_every_s:
             checkpoint(final=False)
             last_save = time.perf_counter()
+        if out_dir is not None and snapshot_every and step % snapshot_every == 0:
+            (Path(out_dir) / "snapshots").mkdir(parents=True, exist_ok=True)
+            _atomic_safetensors(Path(out_dir) / "snapshots" / f"step_{step:07d}.safetensors",
+                                {k: v.half() for k, v in ema.items()})
     bar.close()
     checkpoint(final=True)
     transformer.load_state_dict(ema)
@@ -368,6 +414,10 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--resume", default=None, metavar="DIR",
+                        help="warm restart from a checkpoint folder (its EMA weights and step count)")
+    parser.add_argument("--snapshot-every", type=int, default=0, metavar="N",
+                        help="keep the EMA weights every N steps in OUT/snapshots (likeness-vs-steps curves)")
     args = parser.parse_args(argv)
     from .organism import CHECKPOINT_DIR
 
@@ -376,7 +426,8 @@ def main(argv=None) -> int:
     command = "fpkit toy train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     cfg = replace(TrainConfig(), batch_size=args.batch_size)
     meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
-                 threads=args.threads, progress=not args.no_progress, command=command)
+                 threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
+                 snapshot_every=args.snapshot_every)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss']:.4f} "
           f"-> {out}")
     return 0

@@ -37,6 +37,13 @@ class WorldSpec:
     sprite_value: tuple[float, float] = (0.85, 1.0)
     background_saturation: tuple[float, float] = (0.05, 0.3)
     background_value: tuple[float, float] = (0.25, 0.6)
+    # Motion trail ("comet tail", like motion blur): faded copies of each sprite at its last `trail`
+    # positions, opacity falling linearly from `trail_alpha`. It makes a single frame tell where each
+    # sprite is heading and how fast, so a start image determines its continuation: without it the
+    # first section (and the inverted far end) must guess a direction, which the v1 organism averaged
+    # into sprites that stalled or dissolved (docs/toy.md, "what we tried").
+    trail: int = 10
+    trail_alpha: float = 0.6
 
     def __post_init__(self):
         if self.size < 16 or self.size % 16:
@@ -46,6 +53,10 @@ class WorldSpec:
             if lo < 0 or hi < lo:
                 raise ValueError(f"WorldSpec.{name} must be a (low, high) range with 0 <= low <= high, "
                                  f"got {getattr(self, name)!r}")
+        if not (isinstance(self.trail, int) and self.trail >= 0):
+            raise ValueError(f"WorldSpec.trail must be an int >= 0 (frames of motion trail), got {self.trail!r}")
+        if not 0.0 <= self.trail_alpha <= 1.0:
+            raise ValueError(f"WorldSpec.trail_alpha must be in [0, 1], got {self.trail_alpha!r}")
         bad = [s for s in self.shapes if s not in SHAPES]
         if bad or not self.shapes:
             raise ValueError(f"WorldSpec.shapes must be a non-empty subset of {SHAPES}, got {self.shapes!r}")
@@ -128,7 +139,11 @@ def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) 
     velocity = torch.tensor(np.stack([np.cos(direction), np.sin(direction)], -1) * speed[:, None],
                             dtype=torch.float32)
     t = torch.arange(num_frames, dtype=torch.float32)[:, None, None]  # (T, 1, 1)
-    positions = _reflect(start[None] + t * velocity[None], lo[None], hi[None])  # (T, S, 2)
+
+    def track(lag: int) -> torch.Tensor:  # (T, S, 2) positions `lag` frames ago (closed form, also t < 0)
+        return _reflect(start[None] + (t - lag) * velocity[None], lo[None], hi[None])
+
+    positions = track(0)
 
     # Render all frames at once: (T, H, W) coordinates.
     coords = torch.arange(size, dtype=torch.float32) + 0.5
@@ -139,12 +154,17 @@ def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) 
     g = g.clamp(0, 1)[:, None]  # (T, 1, H, W)
     tex = spec.texture * (torch.sin(bx * freq[0] + phase[0]) * torch.sin(by * freq[1] + phase[1]))[:, None]
     frames = (1 - g) * background[0, :, None, None] + g * background[1, :, None, None] + tex  # (T, 3, H, W)
+    lags = range(spec.trail, -1, -1)  # oldest trail copy first, the sprite itself (lag 0) on top
+    tracks = {lag: positions if lag == 0 else track(lag) for lag in lags}
     for k in range(n):
-        dx = xx[None] - positions[:, k, 0, None, None]
-        dy = yy[None] - positions[:, k, 1, None, None]
-        dist = torch.sqrt(dx * dx + dy * dy) if shapes[k] == "disc" else torch.maximum(dx.abs(), dy.abs())
-        alpha = (radii[k] - dist + 0.5).clamp(0, 1)[:, None]  # 1-px antialiased edge
-        frames = frames * (1 - alpha) + alpha * colours[k, :, None, None]
+        for lag in lags:
+            dx = xx[None] - tracks[lag][:, k, 0, None, None]
+            dy = yy[None] - tracks[lag][:, k, 1, None, None]
+            dist = torch.sqrt(dx * dx + dy * dy) if shapes[k] == "disc" else torch.maximum(dx.abs(), dy.abs())
+            alpha = (radii[k] - dist + 0.5).clamp(0, 1)[:, None]  # 1-px antialiased edge
+            if lag:
+                alpha = alpha * spec.trail_alpha * (1 - (lag - 1) / spec.trail)
+            frames = frames * (1 - alpha) + alpha * colours[k, :, None, None]
     frames = torch.round(frames.clamp(0, 1) * 255) / 255
     return Clip(seed, frames, positions, radii, colours, shapes, background, spec)
 

@@ -1,0 +1,140 @@
+"""Toy likeness and drift measures against controls with known answers (no model needed): the real
+clip and the codec round trip pass; a blank, a blurred, a patch-noise and a frozen video fail."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fpkit.toy import evaluate, world
+from fpkit.toy.codec import fit_codec
+from fpkit.toy.world import EVAL_SEED_OFFSET
+
+SEEDS = [EVAL_SEED_OFFSET + i for i in range(6)]
+FRAMES = 25
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return fit_codec(num_clips=64, num_frames=8, seed=0)
+
+
+def _controls(seed, codec):
+    real = world.real_video(seed, FRAMES)
+    x = real.permute(1, 0, 2, 3)[None] * 2 - 1
+    round_trip = (codec.decode(codec.encode(x).latent_dist.mode(), return_dict=False)[0][0].permute(1, 0, 2, 3) + 1) / 2
+    blank = real.clone()
+    blank[1:] = real[0].mean((1, 2), keepdim=True)  # frame 0 is the start image in every output
+    blurred = torch.nn.functional.avg_pool2d(real, 5, 1, 2, count_include_pad=False)
+    g = torch.Generator().manual_seed(seed)
+    patch_noise = (real + torch.nn.functional.interpolate(torch.randn(FRAMES, 3, 8, 8, generator=g) * 0.15,
+                                                          scale_factor=8, mode="nearest")).clamp(0, 1)
+    frozen = real[:1].expand(FRAMES, -1, -1, -1).clone()
+    return dict(real=real, round_trip=round_trip, blank=blank, blurred=blurred, patch_noise=patch_noise,
+                frozen=frozen)
+
+
+@pytest.fixture(scope="module")
+def scores(codec):
+    rows = []
+    for seed in SEEDS:
+        for name, video in _controls(seed, codec).items():
+            result = evaluate.compare_to_world(video, seed)
+            rows.append({"seed": seed, "control": name, **{k: result[k] for k in evaluate.TARGETS},
+                         "looks_like_world": result["looks_like_world"], **evaluate.drift(video, seed)})
+    return pd.DataFrame(rows).set_index(["control", "seed"])
+
+
+def test_real_clip_scores_perfectly(scores):
+    real = scores.loc["real"]
+    assert real.visible.median() == 1 and real.visible.min() > 0.7  # seed 1: a disc passes behind a square
+    assert (real.hist_distance == 0).all() and (real.background_error == 0).all()
+    assert (real.speed_ratio == 1).all() and real.looks_like_world.all()
+
+
+def test_codec_round_trip_passes_with_margin(scores):
+    rt = scores.loc["round_trip"]
+    assert rt.looks_like_world.all()
+    assert rt.hist_distance.median() < 0.7 * evaluate.TARGETS["hist_distance"][1]
+
+
+@pytest.mark.parametrize("control, failing", [
+    ("blank", ["visible", "hist_distance", "background_error", "sharpness_ratio"]),
+    ("blurred", ["sharpness_ratio"]),
+    ("patch_noise", ["visible", "hist_distance", "background_error", "sharpness_ratio"]),
+    ("frozen", ["speed_ratio"]),
+])
+def test_controls_fail_the_likeness_test(scores, control, failing):
+    got = scores.loc[control]
+    assert not got.looks_like_world.any()
+    for measure in failing:
+        lo, hi = evaluate.TARGETS[measure]
+        median = got[measure].median() if measure != "speed_ratio" else got[measure].fillna(0).median()
+        assert not lo <= median <= hi, (control, measure, median)
+
+
+def test_drift_is_small_for_real_clips_and_large_for_a_colour_shift_and_a_fade():
+    seed = SEEDS[0]
+    real = world.real_video(seed, 49)
+    assert evaluate.drift(real, seed)["drift_hist"] < 0.1 and evaluate.drift(real, seed)["drift_visible"] == 0
+    tint = torch.linspace(0, 0.3, 49).view(-1, 1, 1, 1) * torch.tensor([1.0, 0.0, -1.0]).view(1, 3, 1, 1)
+    assert evaluate.drift((real + tint).clamp(0, 1), seed)["drift_hist"] > 0.3
+    w = torch.linspace(0, 1, 49).view(-1, 1, 1, 1)
+    faded = real * (1 - w) + real.mean((2, 3), keepdim=True) * w  # sprites dissolve into a flat frame
+    out = evaluate.drift(faded, seed)
+    assert out["drift_visible"] > 0.5 and out["drift_background"] > 0.01
+
+
+def test_speed_measures_the_world_speed():
+    seed = SEEDS[1]
+    clip = world.render_clip(seed, 40)
+    visible, centroids = evaluate.sprite_tracks(clip.frames, clip.colours, evaluate._areas(clip))
+    true = np.linalg.norm(np.diff(clip.positions.numpy(), axis=0), axis=-1)  # (T - 1, S) px per frame
+    assert visible.mean() > 0.7  # this seed's sprites pass over each other for a while
+    assert evaluate.speed(centroids) == pytest.approx(float(np.median(true)), rel=0.25)
+
+
+def test_bad_videos_are_refused_with_the_reason():
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate.compare_to_world(torch.full((5, 3, 64, 64), float("nan")), SEEDS[0])
+    with pytest.raises(ValueError, match=r"\(T, 3, H, W\)"):
+        evaluate.compare_to_world(torch.zeros(5, 64, 64), SEEDS[0])
+    with pytest.raises(ValueError, match=">= 2 frames"):
+        evaluate.drift(torch.zeros(1, 3, 64, 64), SEEDS[0])
+
+
+def _synthetic(drifts: dict, n=12, noise=0.002):
+    """A long eval table whose drift per (variant, strategy) at 8x is drifts[...] + shared seed noise."""
+    rng = np.random.default_rng(0)
+    seed_effect = rng.normal(0, 0.05, n)
+    rows = []
+    for (variant, strategy), level in drifts.items():
+        for multiple, scale in ((1, 0.2), (8, 1.0)):
+            for i in range(n):
+                rows.append(dict(variant=variant, strategy=strategy, seed=EVAL_SEED_OFFSET + i, multiple=multiple,
+                                 sections=3 * multiple, frames=12 * multiple + 1, measure="drift_hist",
+                                 value=abs(level * scale + seed_effect[i] * 0.1 + rng.normal(0, noise)), real=0.0))
+    return pd.DataFrame(rows)
+
+
+def test_paper_pattern_verdicts_follow_the_paired_intervals():
+    paper = {("inverted", "inverted_anti_drifting"): 0.05, ("inverted", "anti_drifting"): 0.1,
+             ("f1+D", "vanilla"): 0.15, ("f1-h1", "vanilla"): 0.2, ("f1", "vanilla"): 0.3}
+    verdicts = evaluate.paper_pattern(_synthetic(paper)).set_index("claim").verdict
+    assert (verdicts == "agree").all() and len(verdicts) == 3
+    reversed_ = {k: 0.35 - v for k, v in paper.items()}
+    verdicts = evaluate.paper_pattern(_synthetic(reversed_)).set_index("claim").verdict
+    assert (verdicts == "disagree").all()
+    tied = {k: 0.2 for k in paper}
+    verdicts = evaluate.paper_pattern(_synthetic(tied, noise=0.0)).set_index("claim").verdict  # zero differences
+    assert verdicts.str.startswith("unclear").all()
+
+
+def test_drift_table_pairs_each_length_with_1x():
+    table = _synthetic({("f1", "vanilla"): 0.3})
+    out = evaluate.drift_table(table).set_index("multiple")
+    assert out.loc[1, "minus_1x"] == 0 and out.loc[8, "above_1x"]
+    assert out.loc[8, "minus_1x"] == pytest.approx(out.loc[8, "mean"] - out.loc[1, "mean"])
+    ablation = evaluate.ablation_table(_synthetic({("f1", "vanilla"): 0.3, ("f1+D", "vanilla"): 0.1}))
+    row = ablation.set_index("variant").loc["f1+D"]
+    assert row.minus_baseline_high < 0 and row.n == 12
