@@ -255,7 +255,8 @@ def contact_sheet(videos: dict, frames=None, count: int = 8, title: str | None =
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(f"frame {f}", fontsize=7)
-        axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+        text = str(label).replace(" ", "\n") if len(str(label)) > 14 else str(label)  # fits the 1.5 in margin
+        axes[r][0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.subplots_adjust(left=1.5 / (scale * cols + 1.6), right=0.99, wspace=0.04, hspace=0.06,

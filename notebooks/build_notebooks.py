@@ -63,6 +63,15 @@ NOTEBOOKS = {
                  "    print(f\"{strategy:>24}: {runs[strategy].num_frames} frames, order {[s.index for s in runs[strategy].trace.plan.sections]}\")"),
         ("code", "from IPython.display import display\n\nfor strategy, run in runs.items():\n"
                  "    print(strategy)\n    display(run.to_ipython(width=192))"),
+        ("md", "## Contact sheet\n\nThe same frame indices in every row; on the toy organism the first row is the "
+               "world's own continuation of the start image, so drift reads as distance from the real clip."),
+        ("code", "from fpkit.plots import contact_sheet\n\n"
+                 "videos = {name: run.video for name, run in runs.items()}\n"
+                 "if MODELS[\"vanilla\"].startswith(\"toy:\"):\n"
+                 "    from fpkit.toy.world import EVAL_SEED_OFFSET, real_video\n\n"
+                 "    # the toy models' default start image is \"toy:1000000000\" = world clip EVAL_SEED_OFFSET\n"
+                 "    videos = {\"real\": real_video(EVAL_SEED_OFFSET, max(r.num_frames for r in runs.values())), **videos}\n"
+                 "contact_sheet(videos, count=10);"),
         ("md", "## Side by side\n\nOne frame scrubber for all videos; metric curves underneath with a marker at the current frame."),
         ("code", "CompareRuns(list(runs.values()), labels=list(runs))"),
         ("md", "## Start-end contrast\n\n|M(first 15%) − M(last 15%)| per metric: larger means more drift."),

@@ -31,6 +31,8 @@ def eval_main(argv) -> int:
                         help="lengths in multiples of the f1 training clip (3 sections)")
     parser.add_argument("--steps", type=int, default=12, help="sampling steps")
     parser.add_argument("--out", default="results/toy_eval")
+    parser.add_argument("--root", default=None, metavar="DIR",
+                        help="evaluate the checkpoint folders in DIR (named by variant) instead of the shipped ones")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds < 2:
@@ -43,14 +45,16 @@ def eval_main(argv) -> int:
     from .organism import available
     from .world import EVAL_SEED_OFFSET
 
-    if not available():
-        return _fail("no toy organism is shipped (fpkit/toy/checkpoints is empty)")
+    if args.root is not None and not Path(args.root).is_dir():
+        return _fail(f"--root {args.root!r} is not a folder")
+    if not available(args.root):
+        return _fail(f"no toy checkpoint folders in {args.root or 'fpkit/toy/checkpoints'}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "fpkit toy eval " + " ".join(shlex.quote(a) for a in argv)
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
     table = ev.evaluate_organisms(seeds=seeds, multiples=tuple(args.multiples), num_inference_steps=args.steps,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, root=args.root)
     table.to_parquet(out / "table.parquet")
     top = max(args.multiples)
     sections = {
@@ -73,9 +77,38 @@ def eval_main(argv) -> int:
         text = _markdown(frame)
         lines += [f"## {titles[key]}", "", text, ""]
         print(f"\n{titles[key]}\n{text}")
+    lines += _contact_sheets(out, seeds.start, sorted({(v, st) for v, st in zip(table.variant, table.strategy)},
+                                                     key=list(ev.ABLATION).index), args.multiples, args.steps,
+                             args.root)
     (out / "report.md").write_text("\n".join(lines))
     print(f"\n-> {out}/report.md, {out}/table.parquet")
     return 0
+
+
+def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root=None) -> list[str]:
+    """Real clip beside every (variant, strategy) from one start image at 1x and the longest length."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..plots import contact_sheet
+    from . import evaluate as ev
+    from .organism import load_organism
+    from .world import real_video
+
+    pipes = {v: load_organism(v if root is None else Path(root) / v) for v in {v for v, _ in organisms}}
+    lines = ["## Contact sheets (one unseen start image; rows share frame indices)", ""]
+    for m in sorted({1, max(multiples)}):
+        videos = {}
+        for variant, strategy in organisms:
+            videos[f"{variant} {strategy}"] = ev.generate(pipes[variant], seed, 3 * m, strategy, steps).video
+        frames = next(iter(videos.values())).shape[0]
+        spec = ev.geometry(next(iter(pipes.values())))["spec"]
+        videos = {"real": real_video(seed, frames, spec), **videos}
+        picks = [int(round(i * (frames - 1) / 11)) for i in range(12)]
+        fig = contact_sheet(videos, frames=picks, title=f"seed {seed}, {3 * m} sections ({frames} frames, {m}x)")
+        fig.savefig(out / f"contact_{m}x.png", dpi=100)
+        lines += [f"![{m}x](contact_{m}x.png)", ""]
+    return lines
 
 
 def curve_main(argv) -> int:

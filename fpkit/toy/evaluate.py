@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -265,27 +266,28 @@ BASELINE = ("f1", "vanilla")
 
 
 def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sections: int = 3,
-                       num_inference_steps: int = 12, progress: bool = True) -> pd.DataFrame:
+                       num_inference_steps: int = 12, progress: bool = True, root=None) -> pd.DataFrame:
     """Sample every (variant, strategy) of `organisms` (default ABLATION over the shipped variants) from
     each seed's start image at `multiples` x `base_sections` sections (the f1 organisms' training
     length: the same lengths for every variant, so the ablation is paired) plus at each variant's own
-    training length (multiple 0 marks it), with shared noise per seed. Returns a long table:
+    training length (multiple 0 marks it), with shared noise per seed. `root`: a folder of checkpoint
+    folders named by variant (default: the shipped ones), e.g. training runs. Returns a long table:
     variant, strategy, seed, multiple, sections, frames, measure, value, real (the real clip's value where
     one exists)."""
     from tqdm.auto import tqdm
 
     from .organism import available, load_organism
 
-    shipped = available()
+    shipped = available(root)
     organisms = list(organisms) if organisms is not None else [p for p in ABLATION if p[0] in shipped]
     missing = sorted({v for v, _ in organisms} - set(shipped))
     if missing:
-        raise ValueError(f"toy variants {missing} are not shipped; shipped: {shipped}")
+        raise ValueError(f"toy variants {missing} are not in {root or 'the shipped checkpoints'}; there: {shipped}")
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(16)]
     if any(int(s) < EVAL_SEED_OFFSET for s in seeds):
         raise ValueError(f"evaluation seeds must be >= EVAL_SEED_OFFSET ({EVAL_SEED_OFFSET}: never trained on), "
                          f"got {[s for s in seeds if int(s) < EVAL_SEED_OFFSET]}")
-    pipes = {v: load_organism(v) for v in {v for v, _ in organisms}}
+    pipes = {v: load_organism(v if root is None else Path(root) / v) for v in {v for v, _ in organisms}}
     jobs = []
     for variant, strategy in organisms:
         g = geometry(pipes[variant])
@@ -407,7 +409,6 @@ def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progre
     (`fpkit toy train --snapshot-every N --out DIR`) and its final weights: long table
     (step, seed, measure, value)."""
     import json
-    from pathlib import Path
 
     from tqdm.auto import tqdm
 

@@ -10,12 +10,12 @@ encoders.safetensors, config.json (transformer / codec / world / variant configs
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..atomic import atomic_write
 from ..pipelines import tiny_components
 from .codec import PatchPCACodec
 
@@ -79,17 +79,12 @@ def build_pipeline(codec: PatchPCACodec, transformer_config: dict | None = None,
 
 
 def _atomic_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _atomic_safetensors(path: Path, tensors: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-    os.chmod(tmp, 0o644)  # shipped as package data: readable by everyone
-    os.replace(tmp, path)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
 
 
 def save_organism(out_dir, pipe, transformer_state: dict, config: dict, meta: dict,

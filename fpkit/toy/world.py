@@ -66,6 +66,7 @@ class WorldSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "WorldSpec":
+        d = {"trail": 0, **d}  # configs written before trails existed (organism v1) drew none
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
