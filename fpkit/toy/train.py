@@ -244,7 +244,7 @@ class Data:
 
 def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data") -> tuple[int, list]:
     """Load a checkpoint's EMA weights into `pipe.transformer` and re-seed the data stream; returns
-    (step reached, its loss curve expanded back to per-step values)."""
+    (step reached, its loss curve expanded back to per-step values, its meta)."""
     import json
 
     from safetensors.torch import load_file
@@ -266,7 +266,7 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data")
     step = int(meta["steps"])
     data.rng = np.random.default_rng([int(meta.get("seed", 0)), step])
     losses = [v for v in meta.get("loss_curve", []) for _ in range(100)][:step]
-    return step, losses
+    return step, losses, meta
 
 
 def lr_at(step: int, progress: float, cfg: TrainConfig) -> float:
@@ -320,7 +320,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     transformer = pipe.transformer.train().requires_grad_(True)
     start_step, losses, noise_gen = 0, [], torch.Generator().manual_seed(seed)
     if resume is not None:
-        start_step, losses = _warm_restart(resume, variant, spec, pipe, data)
+        start_step, losses, previous = _warm_restart(resume, variant, spec, pipe, data)
         noise_gen.manual_seed(int(np.random.default_rng([seed, start_step]).integers(2 ** 62)))
     params = [p for p in transformer.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
@@ -334,7 +334,10 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     bar = tqdm(total=total, desc=f"toy {variant.name}", disable=not progress, dynamic_ncols=True)
     t0, last_save, step = time.perf_counter(), time.perf_counter(), start_step
     bar.update(start_step)
-    meta = {"resumed_from": {"folder": str(resume), "step": start_step}} if resume is not None else {}
+    meta = {}
+    if resume is not None:  # keep the chain of commands that made these weights
+        meta["resumed_from"] = {"folder": str(resume), "step": start_step, "command": previous.get("command"),
+                                "max_steps": previous.get("max_steps"), "resumed_from": previous.get("resumed_from")}
 
     def checkpoint(final: bool):
         elapsed = time.perf_counter() - t0
