@@ -33,6 +33,7 @@ def eval_main(argv) -> int:
     parser.add_argument("--out", default="results/toy_eval")
     parser.add_argument("--root", default=None, metavar="DIR",
                         help="evaluate the checkpoint folders in DIR (named by variant) instead of the shipped ones")
+    parser.add_argument("--reuse", action="store_true", help="summarise OUT/table.parquet again without sampling")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds < 2:
@@ -53,9 +54,16 @@ def eval_main(argv) -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = "fpkit toy eval " + " ".join(shlex.quote(a) for a in argv)
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
-    table = ev.evaluate_organisms(seeds=seeds, multiples=tuple(args.multiples), num_inference_steps=args.steps,
-                                  progress=not args.no_progress, root=args.root)
-    table.to_parquet(out / "table.parquet")
+    if args.reuse:
+        import pandas as pd
+
+        if not (out / "table.parquet").is_file():
+            return _fail(f"--reuse: no {out / 'table.parquet'} to summarise")
+        table = pd.read_parquet(out / "table.parquet")
+    else:
+        table = ev.evaluate_organisms(seeds=seeds, multiples=tuple(args.multiples), num_inference_steps=args.steps,
+                                      progress=not args.no_progress, root=args.root)
+        table.to_parquet(out / "table.parquet")
     top = max(args.multiples)
     sections = {
         "likeness": ev.likeness_table(table),

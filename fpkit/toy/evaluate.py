@@ -319,6 +319,8 @@ def likeness_table(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     from ..metrics.stats import summarize
 
     sub = table[(table.multiple == 0) & table.measure.isin([*TARGETS, "visible_last_section", "looks_like_world"])]
+    # no sprite visible in its colour at both ends of any 4-frame span: no measurable speed, scored 0
+    sub = sub.assign(value=sub.value.where(sub.value.notna() | (sub.measure != "speed_ratio"), 0.0))
     out = summarize(sub, ["variant", "strategy", "measure"], statistic="median", level=level)
     real = sub.groupby(["variant", "strategy", "measure"], sort=False)["real"].median().rename("real_median")
     out = out.join(real, on=["variant", "strategy", "measure"])
