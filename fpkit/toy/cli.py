@@ -77,7 +77,7 @@ def eval_main(argv) -> int:
         "ablation": f"Ablation at {top}x the f1 training length (mean drift; paired difference to vanilla on f1)",
         "pattern": "The paper's Table 1 pattern, judged on paired intervals",
     }
-    lines = [f"# Toy organism evaluation", "", f"Command: `{command}`", "",
+    lines = ["# Toy organism evaluation", "", f"Command: `{command}`", "",
              f"{args.seeds} unseen start images (seeds {seeds.start}..{seeds.stop - 1}), shared noise per seed, "
              f"{args.steps} sampling steps. Drift: start vs end windows (15% of frames 1..T-1).", ""]
     for key, frame in sections.items():

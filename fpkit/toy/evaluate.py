@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,13 @@ def _areas(clip) -> torch.Tensor:
 def _truth(seed: int, num_frames: int, spec: WorldSpec | None):
     if seed is None:
         raise ValueError("give `seed`: the world clip whose first frame started the video")
-    return render_clip(int(seed), num_frames, spec)
+    return _render(int(seed), num_frames, spec)
+
+
+@lru_cache(maxsize=32)
+def _render(seed: int, num_frames: int, spec: WorldSpec | None):
+    # compare_to_world and drift (on the video and on the real clip) each need the same ground truth
+    return render_clip(seed, num_frames, spec)
 
 
 def _check_video(video: torch.Tensor) -> torch.Tensor:
