@@ -73,7 +73,7 @@ def load_pipeline(name_or_path: str, dtype: torch.dtype = torch.bfloat16, offloa
 
     name_or_path: "framepack-i2v" / "framepack-f1" (or their repo ids) assemble the transformer with
     the shared HunyuanVideo and SigLIP parts from the Hub; a local folder loads a saved pipeline.
-    offload: None (move everything to `device`), "model" (model CPU offload), "sequential"
+    offload: None (move everything to `device`, default the accelerator if there is one), "model" (model CPU offload), "sequential"
     (sequential CPU offload) or "group" (diffusers group offloading, leaf level with CUDA streams).
     """
     _check_load_args(name_or_path, dtype, offload, device)
@@ -98,12 +98,18 @@ def load_pipeline(name_or_path: str, dtype: torch.dtype = torch.bfloat16, offloa
     return pipe
 
 
+def default_device() -> str:
+    """The accelerator when there is one (a 13B pipeline left on the CPU runs for days), else "cpu"."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def apply_offload(pipe, offload: str | None, device: str | None = None):
     """Apply one of the memory options to a loaded pipeline."""
     if offload not in OFFLOAD_MODES:
         raise ValueError(f"offload must be one of {OFFLOAD_MODES}, got {offload!r}")
     if offload is None:
-        if device is not None:
+        device = device or default_device()
+        if device != "cpu":
             pipe.to(device)
     elif offload == "model":
         pipe.enable_model_cpu_offload(device=device)
@@ -114,6 +120,14 @@ def apply_offload(pipe, offload: str | None, device: str | None = None):
         pipe.enable_group_offload(onload_device=onload, offload_device=torch.device("cpu"),
                                   offload_type="leaf_level", use_stream=onload.type == "cuda")
     return pipe
+
+
+def execution_device(pipe) -> torch.device:
+    """Where the pipeline runs its models: its execution device under model / group offload (diffusers
+    offers no public accessor; `DiffusionPipeline._execution_device` is what its own __call__ uses),
+    else the device its weights are on."""
+    device = getattr(pipe, "_execution_device", None)
+    return torch.device(device) if device is not None else torch.device(pipe.device)
 
 
 def warn_if_mismatched(pipe, sampling_type: str) -> None:

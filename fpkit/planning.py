@@ -227,6 +227,22 @@ class Plan:
         """Paper-style name of the strategy's layout (its first generated section)."""
         return self.sections[0].layout
 
+    @property
+    def latent_spans(self) -> dict[int, tuple[int, int]]:
+        """Generation order -> the canvas span [start, stop) known after that section: what diffusers'
+        `output_type="latent"` returns per section (inverted: the generated tail, the start latent
+        joining on the last section; forward strategies: from the start latent to the furthest
+        generated frame, windows not yet generated still zero)."""
+        spans, furthest = {}, 1
+        for s in self.sections:
+            ws, we = s.window
+            if self.strategy == "inverted_anti_drifting":
+                spans[s.order] = (0 if s.is_last else ws, self.num_latents)
+            else:
+                furthest = max(furthest, we)
+                spans[s.order] = (0, furthest)
+        return spans
+
     def temporal(self) -> list[SectionPlan]:
         return sorted(self.sections, key=lambda s: s.index)
 

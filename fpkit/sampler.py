@@ -11,9 +11,10 @@ from typing import Any, Callable
 import numpy as np
 import PIL.Image
 import torch
+from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 
 from . import planning
-from .pipelines import warn_if_mismatched
+from .pipelines import execution_device, warn_if_mismatched
 from .schedule import SchedulePlanner
 from .trace import (
     RunEnded,
@@ -23,6 +24,7 @@ from .trace import (
     StepEnded,
     Trace,
     TraceRecorder,
+    check_record_every,
     normalize_record,
     observe,
 )
@@ -33,15 +35,27 @@ _DEFAULT_TEMPLATE = object()  # "use the pipeline module's DEFAULT_PROMPT_TEMPLA
 
 @dataclass
 class Run:
-    """One sampled video. videos: (B, T, 3, H, W) float in [0, 1] (None for output_type="latent");
-    latents: (B, C, N, h, w) the whole latent video; frames: the output in `output_type`'s format,
-    as `pipe(...).frames` would hold it."""
+    """One sampled video. videos: (B, T, 3, H, W) in [0, 1] on the CPU, in the VAE's float dtype
+    (float32 unless the VAE runs in half precision; None for output_type="latent"); latents:
+    (B, C, N, h, w) the whole latent video; frames: the output in `output_type`'s format, as
+    `pipe(...).frames` holds it (for "latent": one cumulative latent video per section, in
+    generation order, as diffusers returns). Like diffusers' output, `run[0]` is `frames` and
+    `(frames,) = run` unpacks, so `return_dict=False` call sites keep working."""
 
     videos: torch.Tensor | None
     latents: torch.Tensor
     trace: Trace
     frames: Any = None
     fps: int = 30
+
+    def __getitem__(self, index):
+        return (self.frames,)[index]
+
+    def __iter__(self):
+        return iter((self.frames,))
+
+    def __len__(self) -> int:
+        return 1
 
     @property
     def video(self) -> torch.Tensor | None:
@@ -74,7 +88,15 @@ class Run:
 
 
 def _is_image(value) -> bool:
+    """A PipelineImageInput: one image (PIL, array, tensor) or a non-empty list of them (a batch)."""
+    if isinstance(value, (list, tuple)):
+        return len(value) > 0 and all(isinstance(v, (PIL.Image.Image, np.ndarray, torch.Tensor)) for v in value)
     return isinstance(value, (PIL.Image.Image, np.ndarray, torch.Tensor))
+
+
+def _image_batch(value) -> int | None:
+    """How many images a PipelineImageInput holds (None: a single image or array/tensor batch)."""
+    return len(value) if isinstance(value, (list, tuple)) else None
 
 
 def _check_int(name: str, value, low: int) -> None:
@@ -107,40 +129,77 @@ def check_arguments(*, vae_spatial: int, patch_size: int, image, last_image, ima
         raise ValueError("give only one of `last_image` or `last_image_latents`")
     for name, value in (("image", image), ("last_image", last_image)):
         if value is not None and not _is_image(value):
-            raise ValueError(f"{name} must be a PIL image, numpy array or torch tensor, got {type(value).__name__}")
+            raise ValueError(f"{name} must be a PIL image, numpy array or torch tensor (or a non-empty list of "
+                             f"them), got {_describe(value)}")
     if output_type not in OUTPUT_TYPES:
         raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
 
 
+def _describe(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {sorted({type(v).__name__ for v in value}) or 'nothing'}"
+    return type(value).__name__
+
+
 class _Clock:
-    """Per-section wall time: CUDA events on a GPU (read once at the end), perf_counter elsewhere."""
+    """Per-section wall time: CUDA events on the pipeline's device and its current stream (read once
+    at the end, so sections are not synchronised), perf_counter elsewhere."""
 
     def __init__(self, device: torch.device):
-        self.cuda = device.type == "cuda"
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
         self.marks: dict[int, tuple] = {}
 
+    def _now(self):
+        if not self.cuda:
+            return time.perf_counter()
+        ev = torch.cuda.Event(enable_timing=True)
+        ev.record(torch.cuda.current_stream(self.device))  # not the current device's: cuda:1 may run it
+        return ev
+
     def start(self, key: int):
-        if self.cuda:
-            ev = torch.cuda.Event(enable_timing=True)
-            ev.record()
-            self.marks[key] = (ev, None)
-        else:
-            self.marks[key] = (time.perf_counter(), None)
+        self.marks[key] = (self._now(), None)
 
     def stop(self, key: int):
-        begin, _ = self.marks[key]
-        if self.cuda:
-            ev = torch.cuda.Event(enable_timing=True)
-            ev.record()
-            self.marks[key] = (begin, ev)
-        else:
-            self.marks[key] = (begin, time.perf_counter())
+        self.marks[key] = (self.marks[key][0], self._now())
 
     def seconds(self) -> dict[int, float]:
         if self.cuda:
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self.device)
             return {k: a.elapsed_time(b) / 1000.0 for k, (a, b) in self.marks.items()}
         return {k: b - a for k, (a, b) in self.marks.items()}
+
+
+def cross_fade(history: torch.Tensor, current: torch.Tensor, overlap: int) -> torch.Tensor:
+    """Join two decoded chunks (B, 3, T, H, W) along time with a linear cross-fade over `overlap`
+    frames: the pipeline's own join (diffusers' private `_soft_append`, the same arithmetic)."""
+    if overlap <= 0:
+        return torch.cat([history, current], dim=2)
+    if history.shape[2] < overlap or current.shape[2] < overlap:
+        raise ValueError(f"cross_fade: chunks of {history.shape[2]} and {current.shape[2]} frames cannot "
+                         f"overlap by {overlap}")
+    weights = torch.linspace(1, 0, overlap, dtype=history.dtype, device=history.device).view(1, 1, -1, 1, 1)
+    blended = weights * history[:, :, -overlap:] + (1 - weights) * current[:, :, :overlap]
+    return torch.cat([history[:, :, :-overlap], blended, current[:, :, overlap:]], dim=2).to(history)
+
+
+def _check_batch(prompt, prompt_embeds, image, last_image, image_latents, num_videos_per_prompt) -> None:
+    """The batch the pipeline can run: one video per prompt, and as many images as prompts."""
+    prompts = 1 if isinstance(prompt, str) else len(prompt) if prompt is not None else (
+        prompt_embeds.shape[0] if prompt_embeds is not None else 1)
+    if num_videos_per_prompt not in (None, 1):
+        raise ValueError(f"num_videos_per_prompt={num_videos_per_prompt!r}: HunyuanVideoFramepackPipeline "
+                         "samples one video per prompt (its latents are not repeated); pass the prompt and "
+                         "image several times instead")
+    for name, value in (("image", image), ("last_image", last_image)):
+        n = _image_batch(value)
+        if n is not None and n != prompts:
+            raise ValueError(f"{name} holds {n} images for {prompts} prompt(s): give one image per prompt")
+        if n is None and value is not None and prompts > 1 and not (
+                isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 4 and value.shape[0] == prompts):
+            raise ValueError(f"{prompts} prompts need {prompts} images (a list, or a 4-d batch); got one {name}")
+    if image_latents is not None and image_latents.shape[0] != prompts:
+        raise ValueError(f"image_latents has batch {image_latents.shape[0]} for {prompts} prompt(s)")
 
 
 def make_canvas(plan: planning.Plan, start_latent: torch.Tensor, last_latent: torch.Tensor | None = None,
@@ -216,6 +275,7 @@ def sample(
     solver: str | None = None,
     record: str | bool = "sections",
     record_dtype: torch.dtype = torch.float16,
+    record_every: int = 1,
     history: planning.HistorySpec | None = None,
     latents: torch.Tensor | None = None,
     image_embeds: torch.Tensor | None = None,
@@ -227,8 +287,10 @@ def sample(
     fpkit's own keywords: `sampling_type` also takes "anti_drifting" (endpoints first, then fill);
     `flow_shift` (None = the pipeline's rule, "dynamic" = the mu rule capped at ln 7, or a number =
     fixed shift); `solver` (None = the pipeline's scheduler class, "euler", "unipc"); `record`
-    ("none", "sections", "steps"); `history` (HistorySpec: history sizes and padding rule; default
-    the pipeline's `fpkit_history` attribute if it has one, else the released 1/2/16);
+    ("none", "sections", "steps"; `fpkit.trace.recording_cost` says what each keeps) and
+    `record_every` (at "steps", keep every k-th step and the last); `history` (HistorySpec: history
+    sizes and padding rule; default the pipeline's `fpkit_history` attribute if it has one, else the
+    released 1/2/16);
     `latents`: initial noise for all sections in temporal order, (B, C, n * lws, h, w), instead of
     drawing it from `generator`; `image_embeds`: a precomputed SigLIP embedding of `image` (sweeps
     encode each image once); `observers`: callables that receive every event.
@@ -242,14 +304,20 @@ def sample(
                     latent_window_size=latent_window_size, sampling_type=sampling_type, output_type=output_type,
                     num_inference_steps=num_inference_steps)
     record = normalize_record(record)
+    check_record_every(record_every)
+    if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
+        callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs  # as the pipeline does
     if history is None:  # a pipeline may carry the history layout its transformer was trained with (toy)
         history = getattr(pipe, "fpkit_history", None)
     if prompt_template is _DEFAULT_TEMPLATE:
         prompt_template = DEFAULT_PROMPT_TEMPLATE
     diffusers_type = "inverted_anti_drifting" if planning.STRATEGY_LAYOUT[sampling_type] == "bidirectional" \
         else "vanilla"
-    pipe.check_inputs(prompt, prompt_2, height, width, prompt_embeds, callback_on_step_end_tensor_inputs,
-                      prompt_template, image, None, last_image, None, diffusers_type)
+    pipe.check_inputs(prompt=prompt, prompt_2=prompt_2, height=height, width=width, prompt_embeds=prompt_embeds,
+                      callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
+                      prompt_template=prompt_template, image=image, image_latents=None, last_image=last_image,
+                      last_image_latents=None, sampling_type=diffusers_type)
+    _check_batch(prompt, prompt_embeds, image, last_image, image_latents, num_videos_per_prompt)
     schedules = SchedulePlanner(pipe.scheduler, solver, flow_shift, sigmas, num_inference_steps)
     has_last = last_image is not None or last_image_latents is not None
     vae_t, vae_s = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
@@ -264,9 +332,9 @@ def sample(
                              f"sections in temporal order, got {tuple(latents.shape)}")
     warn_if_mismatched(pipe, sampling_type)
 
-    recorder = TraceRecorder(record, record_dtype)
+    recorder = TraceRecorder(record, record_dtype, record_every)
     observers = (recorder, *observers)
-    device = pipe._execution_device
+    device = execution_device(pipe)
     transformer_dtype, vae_dtype = pipe.transformer.dtype, pipe.vae.dtype
     pipe._guidance_scale, pipe._attention_kwargs = guidance_scale, attention_kwargs
     pipe._current_timestep, pipe._interrupt = None, False
@@ -328,7 +396,7 @@ def sample(
         num_frames=the_plan.num_frames(vae_t), latent_window_size=lws, num_sections=num_sections,
         num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, true_cfg_scale=true_cfg_scale,
         do_true_cfg=do_true_cfg, flow_shift=flow_shift, solver=solver, record=record,
-        record_dtype=str(record_dtype), has_last_image=has_last, batch_size=batch_size,
+        record_dtype=str(record_dtype), record_every=record_every, has_last_image=has_last, batch_size=batch_size,
         vae_temporal_compression=vae_t, vae_spatial_compression=vae_s, fps=fps,
         transformer_dtype=str(transformer_dtype), device=str(device),
         prompt=prompt if isinstance(prompt, (str, list)) else None,
@@ -339,7 +407,8 @@ def sample(
     noisy_seq_len = lws * h * w / pipe.transformer.config.patch_size ** 2
 
     # 4. Sections in generation order.
-    progress = pipe.progress_bar(total=num_sections * num_inference_steps)
+    latent_sections = []
+    progress = pipe.progress_bar(total=num_sections * schedules.num_steps)
     for section in the_plan.sections:
         clock.start(section.order)
         context = context_inputs(canvas, section, transformer_dtype)
@@ -386,6 +455,9 @@ def sample(
         canvas[:, :, a:b] = x
         clock.stop(section.order)
         observe(observers, SectionEnded(section, x))
+        if output_type == "latent":  # diffusers returns the latents known after every section
+            start, stop = the_plan.latent_spans[section.order]
+            latent_sections.append(canvas[:, :, start:stop].clone())
     progress.close()
     pipe._current_timestep = None
     video_latents = canvas[:, :, :n_lat]
@@ -401,16 +473,18 @@ def sample(
             if chunk.side == "init":
                 history_video = current
             elif chunk.side == "before":
-                history_video = pipe._soft_append(current, history_video, overlap)
+                history_video = cross_fade(current, history_video, overlap)
             else:
-                history_video = pipe._soft_append(history_video, current, overlap)
+                history_video = cross_fade(history_video, current, overlap)
         keep = (history_video.size(2) - 1) // vae_t * vae_t + 1
         history_video = history_video[:, :, :keep]
-        videos = pipe.video_processor.postprocess_video(history_video, output_type="pt")
+        # On the CPU (metrics and files read it there; frees the accelerator for the next run), in
+        # the VAE's dtype: a float32 copy of a bf16 60 s 480x832 video would be another 8.6 GB.
+        videos = pipe.video_processor.postprocess_video(history_video, output_type="pt").cpu()
         frames = videos if output_type == "pt" else pipe.video_processor.postprocess_video(
             history_video, output_type=output_type)
     else:
-        frames = video_latents
+        frames = latent_sections
     observe(observers, RunEnded(video_latents, clock.seconds()))
     pipe.maybe_free_model_hooks()
     return Run(videos=videos, latents=video_latents, trace=recorder.trace, frames=frames, fps=fps)

@@ -16,9 +16,11 @@ EXP_MAX = 7.0
 
 def calculate_mu(image_seq_len: float, base_seq_len: int = 256, max_seq_len: int = 4096,
                  base_shift: float = 0.5, max_shift: float = 1.15) -> float:
-    """Flux/diffusers rule: mu linear in token count through (256, 0.5) and (4096, 1.15)."""
-    m = (max_shift - base_shift) / (max_seq_len - base_seq_len)
-    return image_seq_len * m + (base_shift - m * base_seq_len)
+    """Flux/diffusers rule: mu linear in token count through (256, 0.5) and (4096, 1.15); diffusers'
+    own `calculate_shift`, the function the Framepack pipeline calls."""
+    from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_framepack import calculate_shift
+
+    return calculate_shift(image_seq_len, base_seq_len, max_seq_len, base_shift, max_shift)
 
 
 def dynamic_mu(noisy_tokens: float, scheduler_config, exp_max: float = EXP_MAX) -> float:
@@ -101,11 +103,9 @@ def _flow_unipc_class():
         takes log(0) there: B_h = -inf times a zero residual gives NaN.)"""
 
         def step(self, model_output, timestep, sample, return_dict=True, **kwargs):
-            if self.step_index is None:
-                self._init_step_index(timestep)
-            if float(self.sigmas[self.step_index + 1]) == 0.0:
-                x0 = sample - self.sigmas[self.step_index].to(sample) * model_output.to(sample)
-                self._step_index += 1
+            index = self.step_index if self.step_index is not None else self.index_for_timestep(timestep)
+            if float(self.sigmas[index + 1]) == 0.0:  # the last step: nothing follows, the index may stay
+                x0 = sample - self.sigmas[index].to(sample) * model_output.to(sample)
                 return SchedulerOutput(prev_sample=x0) if return_dict else (x0,)
             return super().step(model_output, timestep, sample, return_dict=return_dict, **kwargs)
 
@@ -140,9 +140,14 @@ def check_schedule_args(solver: str | None, flow_shift, sigmas, num_inference_st
     if not isinstance(num_inference_steps, int) or isinstance(num_inference_steps, bool) or num_inference_steps < 1:
         raise ValueError(f"num_inference_steps must be an int >= 1, got {num_inference_steps!r}")
     if sigmas is not None:
-        values = np.asarray(sigmas, dtype=np.float64).ravel()
-        if values.size == 0 or not np.all((values > 0) & (values <= 1)) or np.any(np.diff(values) >= 0):
-            raise ValueError(f"sigmas must be strictly decreasing values in (0, 1], got {list(sigmas)!r}")
+        try:
+            values = np.asarray(sigmas, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"sigmas must be a list of numbers, got {sigmas!r}") from None
+        # diffusers takes any grid; a final 0 (as in [1.0, 0.5, 0.0]) is a no-op last step there
+        if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)) \
+                or not np.all((values >= 0) & (values <= 1)) or np.any(np.diff(values) >= 0):
+            raise ValueError(f"sigmas must be a 1-d list of strictly decreasing values in [0, 1], got {sigmas!r}")
 
 
 class SchedulePlanner:
@@ -173,6 +178,11 @@ class SchedulePlanner:
             self.rule, self.shift = "fixed", float(cfg.get("shift", cfg.get("flow_shift")))
         self._scheduler = None
 
+    @property
+    def num_steps(self) -> int:
+        """Denoising steps per section: one per given sigma, else num_inference_steps (as diffusers)."""
+        return len(self.sigmas) if self.sigmas is not None else self.num_inference_steps
+
     def setup(self, noisy_tokens: int, device) -> tuple[object, SectionSchedule]:
         """Return a ready scheduler for one section and the schedule it will run."""
         mu = dynamic_mu(noisy_tokens, self.base.config, self.exp_max)
@@ -181,7 +191,7 @@ class SchedulePlanner:
             if self.solver == "unipc" and self.rule == "dynamic":
                 shift = math.exp(mu)  # UniPC shifts by a fixed flow_shift; use the rule's value
             rule = "fixed" if self.solver == "unipc" else self.rule
-            self._scheduler = SOLVERS[self.solver](self.base, rule, shift, self.num_inference_steps)
+            self._scheduler = SOLVERS[self.solver](self.base, rule, shift, self.num_steps)
         scheduler = self._scheduler
         sigmas = base_sigmas(self.num_inference_steps) if self.sigmas is None else np.asarray(self.sigmas)
         kwargs = {"sigmas": sigmas}

@@ -19,7 +19,8 @@ from .planning import Plan, SectionPlan, latent_to_frames
 from .schedule import SectionSchedule
 
 FORMAT = "fpkit-trace"
-VERSION = 1
+VERSION = 2  # 2: section latents are slices of the whole latent video, stored once; step indices
+READS = (1, 2)
 RECORD_LEVELS = ("none", "sections", "steps")
 
 
@@ -71,6 +72,35 @@ def normalize_record(record) -> str:
     return record
 
 
+def check_record_every(every) -> int:
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"record_every must be an int >= 1 (record every k-th step), got {every!r}")
+    return every
+
+
+def recorded_steps(num_steps: int, every: int = 1) -> tuple[int, ...]:
+    """Steps a "steps" recording keeps: every k-th from the first, and always the last."""
+    return tuple(sorted(set(range(0, num_steps, every)) | {num_steps - 1}))
+
+
+def recording_cost(plan: Plan, level: str = "sections", num_steps: int = 50, batch_size: int = 1,
+                   channels: int = 16, dtype: torch.dtype = torch.float16, every: int = 1) -> dict:
+    """Host memory a recording level keeps for a run (bytes; the Trace holds it, and it is what
+    `Trace.save` writes): "sections" one copy of the latent video, "steps" adds two tensors (latents
+    and x0) per recorded step of every section. 480x832, lws 9, 16 channels, fp16: 1.8 MB per step
+    tensor, 180 MB per section at 50 steps, every=5 cuts it to 40 MB."""
+    level = normalize_record(level)
+    every = check_record_every(every)
+    h, w = plan.latent_size
+    item = torch.tensor([], dtype=dtype).element_size()
+    frame = batch_size * channels * h * w * item
+    video = plan.num_latents * frame if level != "none" else 0
+    window = plan.latent_window_size * frame
+    steps = 2 * window * len(recorded_steps(num_steps, every)) * plan.num_sections if level == "steps" else 0
+    return {"level": level, "latent_video_bytes": video, "steps_bytes": steps, "total_bytes": video + steps,
+            "per_section_steps_bytes": steps // plan.num_sections if steps else 0}
+
+
 # ---------------------------------------------------------------------------------------------
 # Trace
 
@@ -81,8 +111,9 @@ class SectionRecord:
     schedule: SectionSchedule
     seconds: float | None = None
     latents: torch.Tensor | None = None  # (B, C, T, h, w)
-    step_latents: torch.Tensor | None = None  # (S, B, C, T, h, w) after each step
-    step_x0: torch.Tensor | None = None  # (S, B, C, T, h, w) x0 = x_t - sigma * v at each step
+    step_latents: torch.Tensor | None = None  # (S, B, C, T, h, w) after each recorded step
+    step_x0: torch.Tensor | None = None  # (S, B, C, T, h, w) x0 = x_t - sigma * v at each recorded step
+    step_indices: tuple[int, ...] | None = None  # which steps step_latents / step_x0 hold
 
     def tensors(self) -> dict[str, torch.Tensor]:
         names = ("latents", "step_latents", "step_x0")
@@ -152,13 +183,25 @@ class Trace:
 
     # -- equality and persistence -----------------------------------------------------------
     def _tensor_dict(self) -> dict[str, torch.Tensor]:
+        """Tensors to store: a section's latents only when they are not already the slice of the whole
+        latent video at its window (what the recorder writes: views, stored once)."""
         out = {}
         if self.latents is not None:
             out["latents"] = self.latents
         for rec in self.sections:
             for name, value in rec.tensors().items():
+                if name == "latents" and self._is_window_of_video(rec):
+                    continue
                 out[f"section.{rec.plan.order}.{name}"] = value
         return out
+
+    def _is_window_of_video(self, rec: SectionRecord) -> bool:
+        if self.latents is None or rec.latents is None:
+            return False
+        a, b = rec.plan.window
+        window = self.latents[:, :, a:b]
+        return window.shape == rec.latents.shape and window.dtype == rec.latents.dtype and torch.equal(
+            window, rec.latents)
 
     def _meta(self) -> dict:
         return {
@@ -167,7 +210,9 @@ class Trace:
             "plan": self.plan.to_dict(),
             "settings": self.settings,
             "sections": [
-                {"order": r.plan.order, "schedule": r.schedule.to_dict(), "seconds": r.seconds}
+                {"order": r.plan.order, "schedule": r.schedule.to_dict(), "seconds": r.seconds,
+                 "step_indices": list(r.step_indices) if r.step_indices is not None else None,
+                 "latents": "window" if self._is_window_of_video(r) else r.latents is not None}
                 for r in self.sections
             ],
             "tensors": sorted(self._tensor_dict()),
@@ -208,9 +253,9 @@ class Trace:
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(f"not an fpkit trace: {meta_path} has format "
                              f"{meta.get('format') if isinstance(meta, dict) else type(meta).__name__!r}")
-        if meta.get("version") != VERSION:
+        if meta.get("version") not in READS:
             raise ValueError(f"{meta_path} has trace format version {meta.get('version')!r}; "
-                             f"this fpkit reads version {VERSION}")
+                             f"this fpkit reads versions {list(READS)}")
         if not tensor_path.is_file():
             raise ValueError(f"damaged trace: {tensor_path} is missing")
         try:
@@ -223,16 +268,25 @@ class Trace:
         try:
             plan = Plan.from_dict(meta["plan"])
             by_order = {s.order: s for s in plan.sections}
+            video = tensors.get("latents")
             sections = []
             for rec in meta["sections"]:
                 order = rec["order"]
-                sections.append(SectionRecord(
+                record = SectionRecord(
                     plan=by_order[order], schedule=SectionSchedule.from_dict(rec["schedule"]),
                     seconds=rec["seconds"],
-                    **{n: tensors.get(f"section.{order}.{n}") for n in ("latents", "step_latents", "step_x0")}))
+                    **{n: tensors.get(f"section.{order}.{n}") for n in ("latents", "step_latents", "step_x0")})
+                if rec.get("latents") == "window":
+                    a, b = record.plan.window
+                    record.latents = video[:, :, a:b]
+                indices = rec.get("step_indices")
+                if indices is None and record.step_latents is not None:  # version 1 kept every step
+                    indices = range(record.step_latents.shape[0])
+                record.step_indices = tuple(indices) if indices is not None else None
+                sections.append(record)
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"damaged trace file {meta_path}: {err!r}") from err
-        return cls(plan=plan, settings=meta["settings"], sections=sections, latents=tensors.get("latents"))
+        return cls(plan=plan, settings=meta["settings"], sections=sections, latents=video)
 
 
 def _json_default(value):
@@ -248,22 +302,25 @@ def _json_default(value):
 
 
 class TraceRecorder:
-    """Observer that builds a Trace. level: "none" (plans, schedules, timings), "sections" (+ section
-    latents and the whole latent video), "steps" (+ per-step latents and x0 predictions).
+    """Observer that builds a Trace. level: "none" (plans, schedules, timings), "sections" (+ the whole
+    latent video, each section's latents a view of it: stored once), "steps" (+ latents and x0
+    predictions of every `every`-th step and the last; see `recording_cost`).
+    The latent video is copied to the CPU once, at the end, with non_blocking=True (pinned memory);
+    step copies are synchronous into pageable memory: PyTorch's pinned-memory cache never gives
+    memory back, and 180 MB per section at 480x832 would stay pinned for the life of the process."""
 
-    Copies go to CPU with non_blocking=True (pinned memory on CUDA), so the GPU is not synchronised
-    per step; the copies are complete once `trace` is read (one synchronisation at the end)."""
-
-    def __init__(self, level: str = "sections", dtype: torch.dtype = torch.float16):
+    def __init__(self, level: str = "sections", dtype: torch.dtype = torch.float16, every: int = 1):
         self.level = normalize_record(level)
         self.dtype = dtype
+        self.every = check_record_every(every)
+        self._keep: tuple[int, ...] = ()
         self._trace: Trace | None = None
         self._steps: dict[int, tuple[list, list]] = {}
         self._current: SectionRecord | None = None
         self._pending_device = None
 
-    def _copy(self, tensor: torch.Tensor) -> torch.Tensor:
-        if tensor.device.type == "cuda":
+    def _copy(self, tensor: torch.Tensor, pinned: bool = False) -> torch.Tensor:
+        if tensor.device.type == "cuda" and pinned:
             self._pending_device = tensor.device
             return tensor.detach().to(self.dtype).to("cpu", non_blocking=True)
         return tensor.detach().to("cpu", dtype=self.dtype, copy=True)
@@ -275,17 +332,17 @@ class TraceRecorder:
             self._current = SectionRecord(plan=event.section, schedule=event.schedule)
             self._trace.sections.append(self._current)
             self._steps[event.section.order] = ([], [])
-        elif isinstance(event, StepEnded):
             if self.level == "steps":
+                self._keep = recorded_steps(event.schedule.num_steps, self.every)
+                self._current.step_indices = self._keep
+        elif isinstance(event, StepEnded):
+            if self.level == "steps" and event.step in self._keep:
                 lat, x0 = self._steps[event.section.order]
                 lat.append(self._copy(event.prev_sample))
                 x0.append(self._copy(event.sample - event.sigma * event.model_output))
-        elif isinstance(event, SectionEnded):
-            if self.level != "none":
-                self._current.latents = self._copy(event.latents)
         elif isinstance(event, RunEnded):
             if self.level != "none":
-                self._trace.latents = self._copy(event.latents)
+                self._trace.latents = self._copy(event.latents, pinned=True)
             for rec in self._trace.sections:
                 rec.seconds = event.section_seconds.get(rec.plan.order)
 
@@ -294,8 +351,10 @@ class TraceRecorder:
         if self._pending_device is not None:
             torch.cuda.synchronize(self._pending_device)
             self._pending_device = None
-        # Stack per-step copies only now: before the synchronisation they may still be in flight.
         for rec in self._trace.sections:
+            if self._trace.latents is not None and rec.latents is None:
+                a, b = rec.plan.window
+                rec.latents = self._trace.latents[:, :, a:b]  # a view: the window is stored once
             lat, x0 = self._steps.pop(rec.plan.order, ([], []))
             if lat:
                 rec.step_latents, rec.step_x0 = torch.stack(lat), torch.stack(x0)

@@ -180,7 +180,7 @@ BAD_INPUTS = [
     (dict(height=40), "height=40 is not divisible by 16"),
     (dict(width=20), "width=20 is not divisible by 16"),
     (dict(num_frames=0), "num_frames must be an int >= 1, got 0"),
-    (dict(image="cat.png"), "image must be a PIL image, numpy array or torch tensor, got str"),
+    (dict(image="cat.png"), r"image must be a PIL image, numpy array or torch tensor \(or a non-empty list of them\), got str"),
     (dict(output_type="gif"), "'gif'"),
     (dict(flow_shift=0), "flow_shift must be a number > 0"),
     (dict(solver="dpm"), "unknown solver 'dpm'"),
