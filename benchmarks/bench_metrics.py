@@ -50,7 +50,7 @@ def baseline(video: torch.Tensor, n: int) -> dict[str, list[float]]:
     frames = video[:n].permute(0, 2, 3, 1).numpy()
     out: dict[str, list[float]] = {}
     add = lambda k, v: out.setdefault(k, []).append(float(v))  # noqa: E731
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)  # as fpkit.metrics
     first_lab = first_hist = prev = prev_gray = None
     for i, f in enumerate(frames):
         gray = f @ np.array([0.299, 0.587, 0.114], np.float32)

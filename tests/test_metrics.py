@@ -170,8 +170,11 @@ def test_bad_inputs_raise():
         fm.compute(np.zeros((2, 3, 16, 16), np.float32))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         fm.compute(torch.full((2, 3, 16, 16), -1.0))
-    with pytest.raises(ValueError, match="at least 7x7"):
-        fm.compute(np.zeros((2, 5, 16, 3), np.uint8))
+    small = fm.compute(np.zeros((2, 5, 16, 3), np.uint8), metrics=["ssim_first", "brightness"])
+    ssim = small[small.metric == "ssim_first"]  # below one SSIM window: NaN with the reason, per metric
+    assert ssim.value.isna().all()
+    assert ssim.reason.str.startswith("undefined: frames are 5x16; needs at least 7x7").all()
+    assert small[small.metric == "brightness"].value.notna().all()
     with pytest.raises(ValueError, match="chunk_size"):
         fm.compute(good, chunk_size=0)
 

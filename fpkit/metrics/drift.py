@@ -8,10 +8,20 @@ metric thus has T - 1 values for a T-frame video.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 _EPS = 1e-9  # so 0.15 * 30 = 4.5 rounds up as written, whatever the binary representation says
+
+
+def check_positive(name: str, value) -> float:
+    """`value` as a float if it is a finite real number > 0, else ValueError naming it. Bools are
+    refused (True would pass as 1 fps); NaN would pass a plain `value <= 0` test."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def end_frames(n: int, ratio: float = 0.15) -> int:
@@ -66,8 +76,8 @@ def start_end_contrast(table, ratio: float = 0.15, metrics=None, position: str =
 
 def window_frames(window_s: float, fps: float) -> int:
     """Frames per window: window_s * fps rounded half up, at least 1."""
-    if not window_s or window_s <= 0 or not fps or fps <= 0:
-        raise ValueError(f"window_s and fps must be > 0, got {window_s!r}, {fps!r}")
+    check_positive("window_s", window_s)
+    check_positive("fps", fps)
     return max(1, math.floor(window_s * fps + 0.5 + _EPS))
 
 

@@ -6,6 +6,7 @@ Frames are float32 in [0, 1], channels-last (n, H, W, 3): the layout OpenCV's ve
 
 from __future__ import annotations
 
+import sys
 from functools import cached_property
 
 import cv2
@@ -18,17 +19,19 @@ SSIM_C1 = (0.01 * 1.0) ** 2
 SSIM_C2 = (0.03 * 1.0) ** 2
 _SSIM_COV_NORM = SSIM_WIN**2 / (SSIM_WIN**2 - 1)
 _SSIM_PAD = (SSIM_WIN - 1) // 2
-MIN_SIZE = SSIM_WIN  # SSIM needs at least one full window
+SCAN_FRAMES = 8  # frames per step of the value check; a strided video is copied one step at a time
+# (8 RGB 480x832 frames: 19 MB in bf16), a contiguous one not at all
 
 
 class FrameSource:
-    """A decoded video: torch (T, 3, H, W) float in [0, 1] (or uint8), or numpy (T, H, W, 3) uint8 or
-    float in [0, 1]. Read chunk by chunk so a long video never exists twice in memory."""
+    """A decoded video: torch (T, 3, H, W) float in [0, 1] (or uint8), any float dtype (fp32, bf16,
+    fp16) on any device, or numpy (T, H, W, 3) uint8 or float in [0, 1]. Read chunk by chunk so a
+    long video never exists twice in memory. Raises ValueError on NaN / inf pixels or values outside
+    [0, 1], naming the frames."""
 
     def __init__(self, video):
-        import torch
-
-        if isinstance(video, torch.Tensor):
+        torch = sys.modules.get("torch")  # a tensor means torch is loaded; numpy input skips its 2-4 s import
+        if torch is not None and isinstance(video, torch.Tensor):
             if video.ndim != 4 or video.shape[1] != 3:
                 raise ValueError(f"a torch video must be (T, 3, H, W), got shape {tuple(video.shape)}")
             self._torch = video.detach()
@@ -37,8 +40,7 @@ class FrameSource:
             is_float = video.is_floating_point()
             if not is_float and video.dtype != torch.uint8:
                 raise ValueError(f"a torch video must be float in [0, 1] or uint8, got {video.dtype}")
-            if is_float and video.numel():
-                lo, hi = (float(v) for v in torch.aminmax(self._torch.float()))
+            eps = torch.finfo(video.dtype).eps if is_float else 0.0
         elif isinstance(video, np.ndarray):
             if video.ndim != 4 or video.shape[-1] != 3:
                 raise ValueError(f"a numpy video must be (T, H, W, 3), got shape {video.shape}")
@@ -48,27 +50,57 @@ class FrameSource:
             is_float = np.issubdtype(video.dtype, np.floating)
             if not is_float and video.dtype != np.uint8:
                 raise ValueError(f"a numpy video must be uint8 or float in [0, 1], got {video.dtype}")
-            if is_float and video.size:
-                lo, hi = float(video.min()), float(video.max())
+            eps = float(np.finfo(video.dtype).eps) if is_float else 0.0
         else:
             raise ValueError(f"video must be a torch.Tensor (T, 3, H, W) or numpy array (T, H, W, 3), "
                              f"got {type(video).__name__}")
         self._from_uint8 = not is_float
         if self.num_frames < 1:
             raise ValueError("video has no frames")
-        if min(self.height, self.width) < MIN_SIZE:
-            raise ValueError(f"frames must be at least {MIN_SIZE}x{MIN_SIZE} (the SSIM window), "
-                             f"got {self.height}x{self.width}")
-        if is_float and (lo < -1e-3 or hi > 1 + 1e-3):
-            raise ValueError(f"a float video must lie in [0, 1], got values in [{lo:.3g}, {hi:.3g}] "
-                             "(a [-1, 1] video needs (v + 1) / 2 first)")
+        if min(self.height, self.width) < 1:
+            raise ValueError(f"frames must be at least 1x1, got {self.height}x{self.width}")
+        if is_float:
+            # 1e-3 absorbs float32 rounding of a decoder's (v + 1) / 2; in bf16 the next value above 1
+            # is 1 + 2^-7 (its eps, 0.0078), where a 1.004 lands, so one eps of the video's dtype too.
+            self._check_values(tol=max(1e-3, eps))
+
+    def _frame_ranges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-frame min and max, (T,) float64 each; NaN where a frame holds a NaN. Reduced
+        SCAN_FRAMES at a time in the video's own dtype and device: a 60 s bf16 CUDA video never gets
+        a float32 copy (8.6 GB at 480x832); the transient is one chunk at most."""
+        lo, hi = np.empty(self.num_frames), np.empty(self.num_frames)
+        for a in range(0, self.num_frames, SCAN_FRAMES):
+            b = min(self.num_frames, a + SCAN_FRAMES)
+            if self._torch is not None:
+                import torch
+
+                mn, mx = torch.aminmax(self._torch[a:b].reshape(b - a, -1), dim=1)  # propagates NaN
+                lo[a:b], hi[a:b] = mn.double().cpu().numpy(), mx.double().cpu().numpy()
+            else:
+                chunk = self._numpy[a:b].reshape(b - a, -1)
+                lo[a:b], hi[a:b] = chunk.min(axis=1), chunk.max(axis=1)  # propagate NaN
+        return lo, hi
+
+    def _check_values(self, tol: float) -> None:
+        lo, hi = self._frame_ranges()
+        bad = np.flatnonzero(~(np.isfinite(lo) & np.isfinite(hi)))  # NaN, +inf or -inf somewhere
+        if bad.size:
+            raise ValueError(f"video has NaN or inf pixels in {_frame_list(bad, self.num_frames)}; "
+                             "no metric of those frames would mean anything (an fp16 decoder "
+                             "overflows to inf above 65504)")
+        out = np.flatnonzero((lo < -tol) | (hi > 1 + tol))
+        if out.size:
+            raise ValueError(f"a float video must lie in [0, 1], got values in [{lo.min():.3g}, {hi.max():.3g}] "
+                             f"in {_frame_list(out, self.num_frames)} (a [-1, 1] video needs (v + 1) / 2 first)")
 
     def read(self, lo: int, hi: int) -> np.ndarray:
         """Frames [lo, hi) as float32 (n, H, W, 3), C-contiguous."""
-        import torch
-
         if self._torch is not None:
-            planes = self._torch[lo:hi].to("cpu", torch.float32).contiguous().numpy()  # (n, 3, H, W)
+            import torch
+
+            # to the CPU first, in the video's dtype (bf16: half the bytes), then float32 there; for a
+            # float32 CPU video both are no-ops and `planes` is a view of it
+            planes = self._torch[lo:hi].to("cpu").to(torch.float32).contiguous().numpy()  # (n, 3, H, W)
             out = np.empty((hi - lo, self.height, self.width, 3), np.float32)
             for src, dst in zip(planes, out):  # OpenCV's interleave: several times faster than permute()
                 cv2.merge(list(src), dst=dst)
@@ -178,6 +210,13 @@ class FrameBatch:
         a1 = cv2.addWeighted(uxy, 2.0, uxy, 0.0, SSIM_C1)  # 2 ux uy + C1
         s = cv2.divide(cv2.multiply(a1, a2), cv2.multiply(cv2.add(px, py), cv2.add(qx, qy)))
         return float(np.mean(cv2.mean(s)[:3]))
+
+
+def _frame_list(index: np.ndarray, n: int, show: int = 10) -> str:
+    """'frames [3, 17] (2 of 145)', the first `show` of them."""
+    head = ", ".join(str(int(i)) for i in index[:show])
+    more = ", ..." if len(index) > show else ""
+    return f"frames [{head}{more}] ({len(index)} of {n})"
 
 
 def _box(f: np.ndarray) -> np.ndarray:

@@ -3,8 +3,9 @@
 Every metric of a kind shares one signature:
   kind "frame":  fn(batch: FrameBatch) -> np.ndarray (n,)      one value per decoded frame
   kind "latent": fn(batch: LatentBatch) -> np.ndarray (N,) or (N, C)  per latent frame (per channel)
-A metric that cannot run (e.g. LPIPS without cached backbone weights) says why through `available`;
-callers then emit NaN with that reason, or raise `MetricUnavailable` in strict mode. Never None.
+A metric that cannot run (e.g. LPIPS without cached backbone weights) says why through `available`,
+and a frame metric whose kernels need bigger frames says so through `min_size`; callers then emit NaN
+with that reason, or raise `MetricUnavailable` in strict mode. Never None.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Metric:
     default: bool = True  # part of the default suite
     per_channel: bool = False  # latent metrics: one value per latent channel
     available: Callable[[], str | None] | None = None  # None -> always; else returns a reason or None
+    min_size: tuple[int, int] = (1, 1)  # frame metrics: (short side, long side) in px the kernels need
+    min_size_why: str = ""  # what needs that size, for the reason of frames below it
 
     def __post_init__(self):
         if not _SNAKE.match(self.name):
@@ -52,6 +55,10 @@ class Metric:
             raise ValueError(f"metric kind must be one of {KINDS}, got {self.kind!r}")
         if self.reference not in REFERENCES:
             raise ValueError(f"metric reference must be one of {REFERENCES}, got {self.reference!r}")
+        short, long = self.min_size
+        if not (isinstance(short, int) and isinstance(long, int) and 1 <= short <= long):
+            raise ValueError(f"metric min_size must be ints (short, long) with 1 <= short <= long, "
+                             f"got {self.min_size!r}")
 
     @property
     def needs_reference(self) -> bool:
@@ -60,6 +67,15 @@ class Metric:
     def unavailable_reason(self) -> str | None:
         return None if self.available is None else self.available()
 
+    def size_reason(self, height: int, width: int) -> str | None:
+        """None when frames of height x width are big enough for this metric, else why not."""
+        short, long = self.min_size
+        if min(height, width) >= short and max(height, width) >= long:
+            return None
+        need = f"at least {short}x{short}" if short == long else f"short side >= {short} px and long side >= {long} px"
+        why = f" ({self.min_size_why})" if self.min_size_why else ""
+        return f"undefined: frames are {height}x{width}; needs {need}{why}"
+
     def to_dict(self) -> dict:
         lo, hi = self.range
         direction = {True: "higher", False: "lower", None: "none"}[self.higher_is_better]
@@ -67,6 +83,7 @@ class Metric:
                     range_min=lo, range_max=hi, reference=self.reference,
                     needs_reference=self.needs_reference, needs_weights=self.needs_weights,
                     default=self.default, per_channel=self.per_channel, unit=self.unit,
+                    min_short_side=self.min_size[0], min_long_side=self.min_size[1],
                     description=self.description)
 
 

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from .frames import FrameBatch, FrameSource
+from .drift import check_positive
+from .frames import SSIM_WIN, FrameBatch, FrameSource
 from .registry import INF, MetricUnavailable, register, resolve
 
 PSNR_CAP_DB = 100.0  # PSNR of identical frames is +inf; capped so means and contrasts stay finite
@@ -22,6 +23,7 @@ _BT709 = np.array([[0.2125, 0.7154, 0.0721]], np.float32)  # scikit-image rgb2gr
 _OPPONENT = np.array([[1.0, -1.0, 0.0], [0.5, 0.5, -1.0]], np.float32)  # rg, yb (Hasler-Suesstrunk)
 COLUMNS = ["run_id", "frame", "metric", "value", "reason"]
 NO_PREVIOUS = "no previous frame"
+_KERNEL_3X3 = "a 3x3 kernel: below 3 px it sees only the border reflection"
 
 
 def _frame_metric(name, family, better, rng, description, reference="none", unit="", **kw):
@@ -66,19 +68,23 @@ def _blur_effect(rgb: np.ndarray, h_size: int = BLUR_EFFECT_H) -> float:
 
 
 @_frame_metric("laplacian_var", "clarity", True, (0, INF),
-               "variance of the 3x3 Laplacian of the gray frame (sharpness)", unit="gray^2 (0-255)")
+               "variance of the 3x3 Laplacian of the gray frame (sharpness)", unit="gray^2 (0-255)",
+               min_size=(3, 3), min_size_why=_KERNEL_3X3)
 def laplacian_var(b: FrameBatch) -> np.ndarray:
     return b.per_frame("gray", _laplacian_var)
 
 
 @_frame_metric("tenengrad", "clarity", True, (0, INF),
-               "mean squared 3x3 Sobel gradient magnitude of the gray frame (sharpness)", unit="gray^2 (0-255)")
+               "mean squared 3x3 Sobel gradient magnitude of the gray frame (sharpness)", unit="gray^2 (0-255)",
+               min_size=(3, 3), min_size_why=_KERNEL_3X3)
 def tenengrad(b: FrameBatch) -> np.ndarray:
     return b.per_frame("gray", _tenengrad)
 
 
 @_frame_metric("blur_effect", "clarity", False, (0, 1),
-               "scikit-image blur_effect (Crete et al. 2007): 0 sharp, 1 fully blurred")
+               "scikit-image blur_effect (Crete et al. 2007): 0 sharp, 1 fully blurred",
+               min_size=(4, 4), min_size_why="scikit-image's crop drops 2 px before and 1 px after each axis; "
+               "below 4 px nothing is left and the frame would read as flat, 1")
 def blur_effect(b: FrameBatch) -> np.ndarray:
     return b.per_frame("rgb", _blur_effect)
 
@@ -144,9 +150,12 @@ def _first_indices(b: FrameBatch) -> range:
     return range(int(b.has_prev), len(b.ext))
 
 
+_SSIM_SIZE = dict(min_size=(SSIM_WIN, SSIM_WIN), min_size_why=f"one {SSIM_WIN}x{SSIM_WIN} SSIM window")
+
+
 @_frame_metric("ssim_first", "fidelity", True, (-1, 1),
                "SSIM to the first frame (scikit-image defaults: 7x7 uniform window, channel mean)",
-               reference="first")
+               reference="first", **_SSIM_SIZE)
 def ssim_first(b: FrameBatch) -> np.ndarray:
     return np.array([b.ssim(i, b.anchor, 0) for i in _first_indices(b)])
 
@@ -157,7 +166,8 @@ def psnr_first(b: FrameBatch) -> np.ndarray:
     return b.vs_first("rgb", _psnr)
 
 
-@_frame_metric("ssim_prev", "stability", True, (-1, 1), "SSIM to the previous frame", reference="previous")
+@_frame_metric("ssim_prev", "stability", True, (-1, 1), "SSIM to the previous frame", reference="previous",
+               **_SSIM_SIZE)
 def ssim_prev(b: FrameBatch) -> np.ndarray:
     vals = [b.ssim(i, b, i - 1) for i in range(1, len(b.ext))]
     return np.array(vals if b.has_prev else [np.nan, *vals])
@@ -178,15 +188,43 @@ def flicker(b: FrameBatch) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Motion
 
+_DIS_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+# DIS medium, chosen with benchmarks/bench_flow.py (480x832 textures moved by a known amount, OpenCV
+# 5.0; docs/metrics.md has the table): the mean magnitude reads +4 to +15 % at 0.5 px/frame, up to
+# +4 % at 1 px, within 2 % at 2-5 px and 0.5 % at 10-40 px, and is unchanged by blur. The fast
+# preset read +8-14 % at 0.5-1 px; Farneback, best on sharp textures, loses 23 % of the motion on a
+# blurred frame (sigma 4) and 27 % at 40 px/frame. Cost per 480x832 pair, one thread: fast 12 ms,
+# medium 65-77 ms, Farneback 124 ms.
+FLOW_PRESET = "medium"
+
+
+def dis_min_size(preset: str = FLOW_PRESET) -> tuple[int, int]:
+    """(short side, long side) in px below which OpenCV's DIS must not run. calc() takes its coarsest
+    pyramid scale as min(int(log2(long / (4 patch)) + 0.5), int(log2(short // patch))); when that is
+    below the preset's finest scale it re-picks the scales from the image width alone
+    (autoSelectPatchSizeAndScales in dis_flow.cpp), which for a short wide frame leaves a pyramid
+    level shorter than a patch and reads out of bounds: the interpreter dies with exit 139 (fast
+    preset: 16x100, 12x64, 20x400; medium: 12x64, 15x46, 15x100). At or above this size that
+    branch is never taken (checked on 2480 sizes at and just above it, for medium and fast)."""
+    if preset not in _DIS_PRESETS:
+        raise ValueError(f"unknown DIS preset {preset!r}; known: {sorted(_DIS_PRESETS)}")
+    dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[preset])
+    patch, finest = dis.getPatchSize(), dis.getFinestScale()  # medium: 8, 1 -> 16 x 46
+    short = patch * 2**finest
+    return short, max(short, math.ceil(4 * patch * 2 ** (finest - 0.5)))
+
 
 @_frame_metric("flow_magnitude", "motion", None, (0, INF),
-               "mean optical-flow magnitude from the previous frame (OpenCV DIS, fast preset)",
-               reference="previous", unit="px/frame")
+               f"mean optical-flow magnitude from the previous frame (OpenCV DIS, {FLOW_PRESET} preset)",
+               reference="previous", unit="px/frame", min_size=dis_min_size(),
+               min_size_why=f"OpenCV DIS {FLOW_PRESET}'s pyramid must reach its finest scale; smaller "
+               "frames crash OpenCV, see fpkit.metrics.video.dis_min_size")
 def flow_magnitude(b: FrameBatch) -> np.ndarray:
     def magnitude(cur, prev):
         # A fresh DIS per pair: a reused one carries state between calls, so results would depend on
-        # chunking and order. Creating it costs nothing measurable (~7 ms per 480x832 pair either way).
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        # chunking and order. Creating one takes ~15 us, a 480x832 medium pair 65+ ms.
+        dis = cv2.DISOpticalFlow_create(_DIS_PRESETS[FLOW_PRESET])
         flow = dis.calc(prev, cur, None)  # (H, W, 2): prev(y, x) ~ cur(y + fy, x + fx)
         return cv2.mean(cv2.magnitude(*cv2.split(flow)))[0]
 
@@ -201,13 +239,17 @@ def compute(video, metrics=None, run_id: str = "run", fps: float = 30, strict: b
             chunk_size: int = 16, workers: int = 1):
     """Per-frame metrics of a decoded video as a long table (run_id, frame, metric, value, reason).
 
-    video: torch (T, 3, H, W) float in [0, 1] (or uint8), or numpy (T, H, W, 3) uint8 / float.
+    video: torch (T, 3, H, W) float in [0, 1] (fp32, bf16 or fp16, any device; or uint8), or numpy
+    (T, H, W, 3) uint8 / float. A NaN or inf pixel, or a value outside [0, 1], raises ValueError
+    naming the frames (checked a few frames at a time, before any metric runs).
     metrics: names (see list_metrics()); None = the default suite (every offline metric, no LPIPS).
-    A metric that cannot run here gives NaN rows with the reason, or raises MetricUnavailable if
-    `strict`. Frame 0 of previous-frame metrics is NaN with reason "no previous frame".
-    `fps` is kept in `table.attrs["fps"]` for `windowed`. Frames are read `chunk_size` at a time
-    (memory stays bounded); `workers` > 1 runs chunks on threads (OpenCV already spreads each
-    kernel over the cores, so on 2 shared cores 1 worker measured as fast or faster).
+    A metric that cannot run here (no weights, frames below its min_size) gives NaN rows with the
+    reason, or raises MetricUnavailable if `strict`. Frame 0 of previous-frame metrics is NaN with
+    reason "no previous frame".
+    `fps` (a finite number > 0) is kept in `table.attrs["fps"]` for `windowed`. Frames are read
+    `chunk_size` at a time (memory stays bounded); `workers` > 1 runs chunks on threads (OpenCV
+    already spreads each kernel over the cores, so on 2 shared cores 1 worker measured as fast or
+    faster).
     """
     import pandas as pd
 
@@ -216,15 +258,14 @@ def compute(video, metrics=None, run_id: str = "run", fps: float = 30, strict: b
         raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    if not fps or fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps!r}")
+    check_positive("fps", fps)
     source = FrameSource(video)
     n = source.num_frames
     values = np.full((len(specs), n), np.nan)
     reasons = np.full((len(specs), n), "", dtype=object)
     active, failed = [], {}
     for i, spec in enumerate(specs):
-        reason = spec.unavailable_reason()
+        reason = spec.size_reason(source.height, source.width) or spec.unavailable_reason()
         if reason is None:
             active.append(i)
         elif strict:
