@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -28,43 +29,77 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def lab_page(root_dir, env: dict | None = None, viewport=(1400, 1000)):
-    """Yield (page, base_url) for a JupyterLab serving `root_dir`, stopped afterwards."""
-    from playwright.sync_api import sync_playwright
+def new_token() -> str:
+    """A fresh secret per server: a lab that serves a kernel runs code for whoever can reach it."""
+    return secrets.token_urlsafe(32)
 
-    chromium = chromium_path()
-    if chromium is None:
-        raise RuntimeError("Debian chromium is not installed (apt-get install chromium)")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root_dir}"],
-        env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def lab_command(root_dir, port: int, token: str) -> tuple[list[str], dict]:
+    """(argv, environment additions) for a JupyterLab on loopback that asks for `token`.
+
+    The token travels in the environment (JUPYTER_TOKEN): /proc/PID/environ is readable by its owner
+    only, while the command line is world-readable in `ps`. `--allow-root` only when running as root,
+    where Jupyter refuses to start without it."""
+    if not isinstance(token, str) or len(token) < 16:
+        raise ValueError(f"JupyterLab needs a secret token of 16+ characters, got {token!r}: with an empty "
+                         "one any local user can run code on its kernels")
+    argv = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+            "--ServerApp.password=", f"--ServerApp.root_dir={root_dir}"]
+    if os.geteuid() == 0:
+        argv.append("--allow-root")
+    return argv, {"JUPYTER_TOKEN": token}
+
+
+def auth_headers(token: str) -> dict:
+    """What a client sends to be let in (Jupyter reads `Authorization: token ...`)."""
+    return {"Authorization": f"token {token}"}
+
+
+@contextlib.contextmanager
+def lab_server(root_dir, env: dict | None = None):
+    """Yield (base_url, token) for a JupyterLab serving `root_dir` on loopback, stopped afterwards."""
+    port, token = _free_port(), new_token()
+    argv, secret_env = lab_command(root_dir, port, token)
+    server = subprocess.Popen(argv, env={**os.environ, **(env or {}), **secret_env},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90
         while True:
             try:
-                urllib.request.urlopen(f"{base}/api/status", timeout=2)
+                urllib.request.urlopen(urllib.request.Request(f"{base}/api/status", headers=auth_headers(token)),
+                                       timeout=2)
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
                     raise RuntimeError("JupyterLab did not start") from None
                 time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-            try:
-                yield page, base
-            finally:
-                browser.close()
+        yield base, token
     finally:
         server.terminate()
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextlib.contextmanager
+def lab_page(root_dir, env: dict | None = None, viewport=(1400, 1000)):
+    """Yield (page, base_url) for a JupyterLab serving `root_dir`, stopped afterwards; every request
+    of the page carries the server's token."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = chromium_path()
+    if chromium is None:
+        raise RuntimeError("Debian chromium is not installed (apt-get install chromium)")
+    with lab_server(root_dir, env) as (base, token), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                      extra_http_headers=auth_headers(token))
+        try:
+            yield context.new_page(), base
+        finally:
+            browser.close()
 
 
 def run_notebook(page, base: str, name: str, wait_for: str = ".widget-slider", timeout_s: int = 300) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from .atomic import atomic_write
@@ -62,10 +63,11 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
           f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)|.", ""]
     md += [f"![{f}](plots/{f})" for f in figures] + ["", table[shown].to_markdown(index=False)]
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
-    html = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>",
-            f"<p>{exp.get('description', '')}</p>"]
-    html += [f"<img src='plots/{f}' style='max-width:48%'>" for f in figures]
-    html += [table[shown].to_html(index=False, float_format=lambda v: f"{v:.4g}"), "</body></html>"]
+    # names, descriptions, prompts and paths are the experiment author's text: escaped, never markup
+    html = [f"<html><head><meta charset='utf-8'><title>{escape(str(title))}</title></head><body>"
+            f"<h1>{escape(str(title))}</h1>", f"<p>{escape(str(exp.get('description', '')))}</p>"]
+    html += [f"<img src='plots/{escape(f)}' style='max-width:48%'>" for f in figures]
+    html += [table[shown].to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}"), "</body></html>"]
     atomic_write(results_dir / "report.html", "\n".join(html))
     return results_dir / "report.md"
 

@@ -1,6 +1,8 @@
 """The grid runner end to end on the tiny pipeline: the run store, resume after SIGKILL and Ctrl-C,
-two processes on one folder, accelerate sharding, the table scoped to the grid, the CLI."""
+two processes on one folder, accelerate sharding, the table scoped to the grid, the CLI, one pipeline
+held at a time, real checkpoints on the accelerator."""
 
+import gc
 import json
 import os
 import re
@@ -9,6 +11,8 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -25,11 +29,13 @@ from fpkit.experiment import (
     Runner,
     RunStore,
     load_experiment,
+    load_model,
     parse_experiment,
     run_is_done,
     sample_signature_keys,
     SAMPLE_KEYS,
 )
+from fpkit.experiment import models
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "experiments" / "tiny_smoke.toml"
@@ -301,3 +307,93 @@ def test_mixed_type_axis_is_stored(tmp_path):
     table = Runner(parse_experiment(data), tmp_path, progress=False).run()
     assert sorted(table["flow_shift"]) == ["2.0", "dynamic"]
     assert pd.read_parquet(tmp_path / "table.parquet")["flow_shift"].tolist() == table["flow_shift"].tolist()
+
+
+class _WatchedTiny(models.Tiny):
+    """'watched:<seed>': tiny pipelines whose loads are counted and followed by weak references."""
+
+    label = "'watched:<seed>' (tests)"
+
+    def __init__(self):
+        self.loaded: list[tuple[str, weakref.ref]] = []
+        self.alive_at_load: list[int] = []  # pipelines still in memory when the next one loads
+
+    def matches(self, name):
+        return name.startswith("watched:")
+
+    def identity(self, name, seed):
+        return {"kind": "watched", "name": name}
+
+    def load(self, name, dtype, offload, device, seed):
+        self.alive_at_load.append(sum(ref() is not None for _, ref in self.loaded))
+        pipe = super().load(name, dtype, offload, device, int(name.split(":")[1]))
+        pipe.fpkit_test_cycle = pipe  # as hooks pointing back at their modules: only a collection frees it
+        self.loaded.append((name, weakref.ref(pipe)))
+        return pipe
+
+
+def _two_model_sweep(monkeypatch, out, only=None, **runner_kw):
+    kind = _WatchedTiny()
+    monkeypatch.setattr(models, "KINDS", (kind, *models.KINDS))
+    # seed first: the grid order alternates between the two models
+    exp = parse_experiment(smoke_dict(
+        model={"name": "watched:1", "by_sampling_type": {"vanilla": "watched:2"}},
+        grid={"seed": [0, 1], "sampling_type": ["vanilla", "inverted_anti_drifting"]},
+        inputs={"images": {"discs": "builtin:discs"}, "prompts": {"a": "a red ball"}},
+        fixed={"height": 32, "width": 48, "latent_window_size": 3, "num_sections": 1, "num_inference_steps": 1},
+        metrics={"names": ["brightness"]}))
+    assert [r.model for r in exp.runs()] == ["watched:2", "watched:1"] * 2
+    table = Runner(exp, out, progress=False, **runner_kw).run(only)
+    return exp, kind, table.sort_values("run_id", ignore_index=True)
+
+
+def test_one_pipeline_at_a_time_each_model_loaded_once(monkeypatch, tmp_path):
+    """Two models whose runs alternate in the grid: each loads once, the first is gone before the
+    second loads; run ids and results are those of a sweep that keeps both."""
+    gc.disable()  # what frees a pipeline caught in a reference cycle is the runner's own collection
+    try:
+        exp, kind, table = _two_model_sweep(monkeypatch, tmp_path / "one")
+    finally:
+        gc.enable()
+    assert Counter(name for name, _ in kind.loaded) == {"watched:1": 1, "watched:2": 1}
+    assert kind.alive_at_load == [0, 0]
+    assert sorted(table["run_id"]) == sorted(r.run_id for r in exp.runs())
+    _, kept, cached = _two_model_sweep(monkeypatch, tmp_path / "kept", only={"seed": 0}, keep_pipelines=True)
+    assert kept.alive_at_load == [0, 1] and len(kept.loaded) == 2  # the option still holds both
+    same = table[table["seed"] == 0].reset_index(drop=True).drop(columns="sample_seconds")
+    pd.testing.assert_frame_equal(same, cached.drop(columns="sample_seconds"))
+
+
+def test_real_checkpoints_load_on_the_accelerator_when_there_is_one(monkeypatch):
+    """The runner leaves the device to load_pipeline, whose default (offload=None, device=None) is the
+    accelerator when there is one; the offload modes choose their device themselves."""
+    import torch
+
+    from fpkit import pipelines
+
+    class FakePipe:
+        moved_to = []
+
+        def set_progress_bar_config(self, **kw):
+            pass
+
+        def to(self, device):
+            self.moved_to.append(device)
+            return self
+
+    calls = []
+    monkeypatch.setattr(pipelines, "load_pipeline",
+                        lambda name, **kw: calls.append(kw) or pipelines.apply_offload(FakePipe(), kw["offload"],
+                                                                                        kw["device"]))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    exp = parse_experiment(smoke_dict(model={"name": "framepack-i2v", "dtype": "bfloat16",
+                                             "by_sampling_type": {"vanilla": "framepack-f1"}}))
+    runner = Runner(exp, progress=False)
+    runner.load_pipe("framepack-i2v")
+    runner.load_pipe("framepack-f1")
+    assert FakePipe.moved_to == ["cuda", "cuda"] and list(runner.pipes) == ["framepack-f1"]
+    load_model("framepack-f1", device="cuda:1")
+    assert FakePipe.moved_to[-1] == "cuda:1"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    load_model("framepack-i2v")
+    assert len(FakePipe.moved_to) == 3 and calls[-1]["device"] is None  # no accelerator: left on the CPU

@@ -1,5 +1,6 @@
 """The run store on fake runs (no model): atomic commits, claims between processes, stale
-leftovers cleaned but never another process's work, the table scoped to a grid."""
+leftovers cleaned but never another process's work, the table scoped to a grid; the HTML report
+of such a folder shows the author's text as text."""
 
 import json
 import multiprocessing as mp
@@ -91,3 +92,20 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     atomic_write(target, b"2")
     atomic_write(target, lambda p: open(p, "w").write("3"))
     assert target.read_text() == "3" and os.listdir(tmp_path) == ["t.json"]
+
+
+def test_report_html_escapes_the_experiment_text(tmp_path):
+    from fpkit.report import write_report
+
+    store = RunStore(tmp_path)
+    evil = '<script>alert(1)</script> & "x"'
+    fake_run(store, "r1", prompt="<img src=x onerror=alert(2)>", seed=0)
+    store.write_experiment({"name": evil, "description": f"about {evil}", "run_ids": ["r1"]})
+    store.update_table(["r1"])
+    write_report(tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    quoted = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"
+    assert f"<title>{quoted}</title>" in html and f"<h1>{quoted}</h1>" in html
+    assert f"<p>about {quoted}</p>" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # a table cell
+    assert "<script" not in html and "<img src=x" not in html

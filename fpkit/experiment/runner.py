@@ -1,8 +1,10 @@
-"""The runner: a validated experiment's grid through one pipeline per model (encodings cached), into
-the run store; shards the grid across `accelerate launch` processes."""
+"""The runner: a validated experiment's grid through one pipeline per model (one held at a time, runs
+grouped by model, encodings cached), into the run store; shards the grid across `accelerate launch`
+processes."""
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..atomic import atomic_write
+from ..pipelines import execution_device
 from .config import Experiment, ExperimentError, load_experiment
 from .grid import RESULT_FORMAT, Fingerprints, RunSpec, only_problems
 from .inputs import load_image
@@ -45,15 +48,22 @@ class Runner:
     """Runs an experiment's grid: one pipeline per model, cached encodings, atomic run folders."""
 
     def __init__(self, exp: Experiment, out_dir=None, pipe=None, progress: bool = True, on_result=None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, keep_pipelines: bool = False):
         """on_result(run_spec, run) -> dict | None: extra columns for the run's row, computed while the
         decoded video is still in memory (e.g. the toy's likeness to its world). `log` gets the plan
-        line (default: print when `progress`)."""
+        line (default: print when `progress`).
+
+        keep_pipelines: hold every model's pipeline until the runner goes, instead of one at a time.
+        By default loading a model first releases the one held, so the two 13B pipelines of a
+        by_sampling_type sweep never sit in memory together; runs are grouped by model, so each
+        loads once unless runs another process held are revisited. Worth it only for small models
+        whose loads would repeat (toy or tiny pipelines, `load_pipe` called across models)."""
         self.exp = exp
         self.out_dir = Path(out_dir) if out_dir is not None else Path("results") / exp.name
         self.store = RunStore(self.out_dir)
         self.given_pipe = pipe  # used for every model (tests, notebooks that already hold one)
         self.pipes: dict[str, Any] = {}
+        self.keep_pipelines = keep_pipelines
         self.progress = progress
         self.on_result = on_result
         self.log = log if log is not None else (print if progress else (lambda _: None))
@@ -63,23 +73,39 @@ class Runner:
 
     # -- model and encodings ---------------------------------------------------------------
     def load_pipe(self, model: str | None = None, device=None):
-        """The pipeline for `model` (default: the experiment's), loaded once."""
+        """The pipeline for `model` (default: the experiment's); another model's is released first
+        unless `keep_pipelines`. `device` None: load_pipeline's default (the accelerator for released
+        checkpoints and saved folders when there is one)."""
         model = model or self.exp.model.name
         if self.given_pipe is not None:
             return self.given_pipe
         if model not in self.pipes:
+            if not self.keep_pipelines:
+                self.release_pipes()
             cfg = self.exp.model
             pipe = load_model(model, cfg.dtype, cfg.offload, cfg.device or device, cfg.seed)
             pipe.set_progress_bar_config(disable=True)
             self.pipes[model] = pipe
         return self.pipes[model]
 
+    def release_pipes(self) -> None:
+        """Drop the pipelines held and return their memory (to the allocator, and CUDA's cache to the
+        device) before another loads. Cached encodings stay: they are small and tied to no pipeline."""
+        if not self.pipes:
+            return
+        self.pipes.clear()
+        gc.collect()  # modules and hooks hold reference cycles: free the weights now, not later
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
     def encode_prompt(self, model: str, text: str, max_sequence_length: int = 256):
         key = (model, text, max_sequence_length)
         if key not in self.cache.prompts:
             pipe = self.load_pipe(model)
             self.cache.text_encoder_calls += 1
-            embeds, pooled, mask = pipe.encode_prompt(prompt=text, device=pipe._execution_device,
+            embeds, pooled, mask = pipe.encode_prompt(prompt=text, device=execution_device(pipe),
                                                       max_sequence_length=max_sequence_length)
             self.cache.prompts[key] = dict(embeds=embeds, pooled=pooled, mask=mask)
         return self.cache.prompts[key]
@@ -95,8 +121,8 @@ class Runner:
             img = load_image(spec, Path(self.exp.base_dir), height, width)
             pixels = pipe.video_processor.preprocess(img, height, width)
             with torch.no_grad():
-                embeds = pipe.encode_image(pixels, device=pipe._execution_device)
-                x = pixels.unsqueeze(2).to(device=pipe._execution_device, dtype=pipe.vae.dtype)
+                embeds = pipe.encode_image(pixels, device=execution_device(pipe))
+                x = pixels.unsqueeze(2).to(device=execution_device(pipe), dtype=pipe.vae.dtype)
                 latent = pipe.vae.encode(x).latent_dist.mode() * pipe.vae.config.scaling_factor
             self.cache.images[key] = (img, embeds, latent.float())
         return self.cache.images[key]
@@ -195,10 +221,14 @@ class Runner:
         self.store.clean()
         shard = runs[proc.process_index::proc.num_processes]
         todo = [r for r in shard if r.run_id not in done]
-        todo.sort(key=lambda r: self.exp.model.names.index(r.model))  # one model at a time
+        # grouped by model (stable: grid order within a model), so each model loads once; the order
+        # of building never reaches a run's id or result
+        todo.sort(key=lambda r: self.exp.model.names.index(r.model))
         device = str(proc.device) if proc.num_processes > 1 else None
         waiting = []
         for wait, queue in ((False, todo), (True, waiting)):  # runs another process holds come last
+            if wait:  # start with the model still held
+                queue.sort(key=lambda r: r.model not in self.pipes)
             for run in tqdm(queue, desc=f"{self.exp.name} [{proc.process_index}]",
                             disable=not self.progress or not queue):
                 with self.store.claim(run.run_id, wait=wait) as mine:
@@ -250,14 +280,16 @@ def _process_state():
 
 
 def run_experiment(path_or_exp, out_dir=None, only: dict | None = None, pipe=None, progress: bool = True,
-                   set_values: dict | None = None, on_result=None, yes: bool = False):
+                   set_values: dict | None = None, on_result=None, yes: bool = False, keep_pipelines: bool = False):
     """Load (if a path), validate and run an experiment; returns the results table (this grid's
     finished runs). `only` filters the grid; `set_values` replace fixed values or axes (lists)
-    first; `yes` allows a grid larger than the file's max_runs."""
+    first; `yes` allows a grid larger than the file's max_runs; `keep_pipelines` holds every
+    model's pipeline instead of one at a time (see Runner)."""
     if isinstance(path_or_exp, Experiment):
         exp = path_or_exp
         if problems := only_problems(exp, only):
             raise ExperimentError(exp.name, problems)
     else:
         exp = load_experiment(path_or_exp, overrides=only, set_values=set_values)
-    return Runner(exp, out_dir, pipe=pipe, progress=progress, on_result=on_result).run(only, yes=yes)
+    return Runner(exp, out_dir, pipe=pipe, progress=progress, on_result=on_result,
+                  keep_pipelines=keep_pipelines).run(only, yes=yes)
