@@ -517,6 +517,22 @@ def _decode_chunks(strategy: str, sections: list[SectionPlan], lws: int) -> tupl
     return tuple(chunks)
 
 
+DECODE_POLICIES = (None, "forward", "whole")
+
+
+def decode_chunks(the_plan: "Plan", policy: str | None = None) -> tuple[DecodeChunk, ...]:
+    """How to decode a plan's latents: None = the pipeline's per-strategy incremental decode (parity),
+    "forward" = the forward chunks for every strategy (one shared decode, so a pixel comparison of
+    strategies has no decode difference at the seams), "whole" = one decode of the whole video."""
+    if policy not in DECODE_POLICIES:
+        raise ValueError(f"decode policy must be one of {DECODE_POLICIES}, got {policy!r}")
+    if policy is None:
+        return the_plan.decode
+    if policy == "whole":
+        return (DecodeChunk(0, the_plan.num_latents, "init"),)
+    return _decode_chunks("vanilla", list(the_plan.sections), the_plan.latent_window_size)
+
+
 def plan(
     strategy: str,
     num_sections: int,

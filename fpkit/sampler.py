@@ -4,6 +4,8 @@ same meaning and returns the same video (bit for bit on the same components) plu
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -14,6 +16,8 @@ import torch
 from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 
 from . import planning
+from .methods import Context, Sites, SiteState
+from .methods import resolve as resolve_methods
 from .pipelines import execution_device, warn_if_mismatched
 from .schedule import SchedulePlanner
 from .trace import (
@@ -237,50 +241,27 @@ def context_inputs(canvas: torch.Tensor, section: planning.SectionPlan, dtype: t
 
 @torch.no_grad()
 def sample(
-    pipe,
-    image=None,
-    last_image=None,
-    prompt: str | list[str] | None = None,
-    prompt_2: str | list[str] | None = None,
-    negative_prompt: str | list[str] | None = None,
-    negative_prompt_2: str | list[str] | None = None,
-    height: int = 720,
-    width: int = 1280,
-    num_frames: int = 129,
-    latent_window_size: int = 9,
-    num_inference_steps: int = 50,
-    sigmas: list[float] | None = None,
-    true_cfg_scale: float = 1.0,
-    guidance_scale: float = 6.0,
-    num_videos_per_prompt: int | None = 1,
+    pipe, image=None, last_image=None,
+    prompt: str | list[str] | None = None, prompt_2: str | list[str] | None = None,
+    negative_prompt: str | list[str] | None = None, negative_prompt_2: str | list[str] | None = None,
+    height: int = 720, width: int = 1280, num_frames: int = 129, latent_window_size: int = 9,
+    num_inference_steps: int = 50, sigmas: list[float] | None = None,
+    true_cfg_scale: float = 1.0, guidance_scale: float = 6.0, num_videos_per_prompt: int | None = 1,
     generator: torch.Generator | list[torch.Generator] | None = None,
-    image_latents: torch.Tensor | None = None,
-    last_image_latents: torch.Tensor | None = None,
-    prompt_embeds: torch.Tensor | None = None,
-    pooled_prompt_embeds: torch.Tensor | None = None,
-    prompt_attention_mask: torch.Tensor | None = None,
-    negative_prompt_embeds: torch.Tensor | None = None,
+    image_latents: torch.Tensor | None = None, last_image_latents: torch.Tensor | None = None,
+    prompt_embeds: torch.Tensor | None = None, pooled_prompt_embeds: torch.Tensor | None = None,
+    prompt_attention_mask: torch.Tensor | None = None, negative_prompt_embeds: torch.Tensor | None = None,
     negative_pooled_prompt_embeds: torch.Tensor | None = None,
     negative_prompt_attention_mask: torch.Tensor | None = None,
-    output_type: str = "pt",
-    return_dict: bool = True,
-    attention_kwargs: dict[str, Any] | None = None,
-    callback_on_step_end: Callable | None = None,
-    callback_on_step_end_tensor_inputs: list[str] = ("latents",),
-    prompt_template: dict[str, Any] | object = _DEFAULT_TEMPLATE,
-    max_sequence_length: int = 256,
+    output_type: str = "pt", return_dict: bool = True, attention_kwargs: dict[str, Any] | None = None,
+    callback_on_step_end: Callable | None = None, callback_on_step_end_tensor_inputs: list[str] = ("latents",),
+    prompt_template: dict[str, Any] | object = _DEFAULT_TEMPLATE, max_sequence_length: int = 256,
     sampling_type: str = "inverted_anti_drifting",
-    *,
-    flow_shift: float | str | None = None,
-    solver: str | None = None,
-    record: str | bool = "sections",
-    record_dtype: torch.dtype = torch.float16,
-    record_every: int = 1,
-    history: planning.HistorySpec | None = None,
-    latents: torch.Tensor | None = None,
-    image_embeds: torch.Tensor | None = None,
-    observers: tuple[Callable, ...] = (),
-    fps: int = 30,
+    *,  # fpkit's own
+    flow_shift: float | str | None = None, solver: str | None = None, record: str | bool = "sections",
+    record_dtype: torch.dtype = torch.float16, record_every: int = 1, history: planning.HistorySpec | None = None,
+    latents: torch.Tensor | None = None, image_embeds: torch.Tensor | None = None, methods=(),
+    decode: str | None = None, observers: tuple[Callable, ...] = (), fps: int = 30,
 ) -> Run:
     """Sample like `pipe(...)` and return a Run (video, latents, trace).
 
@@ -293,198 +274,313 @@ def sample(
     released 1/2/16);
     `latents`: initial noise for all sections in temporal order, (B, C, n * lws, h, w), instead of
     drawing it from `generator`; `image_embeds`: a precomputed SigLIP embedding of `image` (sweeps
-    encode each image once); `observers`: callables that receive every event.
+    encode each image once); `methods`: anti-drifting methods acting at the loop's named sites
+    for this call only (`fpkit.methods`: instances, names or {"name": ..., **params}); `decode`: the
+    decode policy (None = the pipeline's per-strategy chunks and cross-fades, "forward" = forward
+    chunks for every strategy, "whole" = one decode of the whole latent video); `observers`:
+    callables that receive every event, as copies (they observe, they cannot change the run).
     """
-    from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_framepack import DEFAULT_PROMPT_TEMPLATE
-
-    # 1. Validate everything before any model runs.
-    check_arguments(vae_spatial=pipe.vae_scale_factor_spatial, patch_size=pipe.transformer.config.patch_size,
-                    image=image, last_image=last_image, image_latents=image_latents,
-                    last_image_latents=last_image_latents, height=height, width=width, num_frames=num_frames,
-                    latent_window_size=latent_window_size, sampling_type=sampling_type, output_type=output_type,
-                    num_inference_steps=num_inference_steps)
-    record = normalize_record(record)
-    check_record_every(record_every)
-    if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
-        callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs  # as the pipeline does
-    if history is None:  # a pipeline may carry the history layout its transformer was trained with (toy)
-        history = getattr(pipe, "fpkit_history", None)
-    if prompt_template is _DEFAULT_TEMPLATE:
-        prompt_template = DEFAULT_PROMPT_TEMPLATE
-    diffusers_type = "inverted_anti_drifting" if planning.STRATEGY_LAYOUT[sampling_type] == "bidirectional" \
-        else "vanilla"
-    pipe.check_inputs(prompt=prompt, prompt_2=prompt_2, height=height, width=width, prompt_embeds=prompt_embeds,
-                      callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs,
-                      prompt_template=prompt_template, image=image, image_latents=None, last_image=last_image,
-                      last_image_latents=None, sampling_type=diffusers_type)
-    _check_batch(prompt, prompt_embeds, image, last_image, image_latents, num_videos_per_prompt)
-    schedules = SchedulePlanner(pipe.scheduler, solver, flow_shift, sigmas, num_inference_steps)
-    has_last = last_image is not None or last_image_latents is not None
-    vae_t, vae_s = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
-    num_sections = planning.num_sections_for(num_frames, latent_window_size, vae_t)
-    the_plan = planning.plan(sampling_type, num_sections, latent_window_size, (height // vae_s, width // vae_s),
-                             pipe.transformer.config.patch_size, history, has_last)
-    lws, n_lat = latent_window_size, the_plan.num_latents
-    if latents is not None:
-        expect = (n_lat - 1, height // vae_s, width // vae_s)
-        if latents.ndim != 5 or tuple(latents.shape[2:]) != expect:
-            raise ValueError(f"latents must be (B, C, {expect[0]}, {expect[1]}, {expect[2]}) noise for all "
-                             f"sections in temporal order, got {tuple(latents.shape)}")
-    warn_if_mismatched(pipe, sampling_type)
-
-    recorder = TraceRecorder(record, record_dtype, record_every)
-    observers = (recorder, *observers)
-    device = execution_device(pipe)
-    transformer_dtype, vae_dtype = pipe.transformer.dtype, pipe.vae.dtype
+    args = dict(locals())
+    setup = _validate(args)
     pipe._guidance_scale, pipe._attention_kwargs = guidance_scale, attention_kwargs
     pipe._current_timestep, pipe._interrupt = None, False
+    cond = _encode(pipe, setup, args)
+    state = _Sampling(pipe, setup, cond, args)
+    observe(state.observers, RunStarted(setup.plan, state.settings()))
+    progress = pipe.progress_bar(total=setup.plan.num_sections * setup.schedules.num_steps)
+    undos = state.sites.install(pipe)  # scoped to this call: undone however the call ends
+    try:
+        for section in setup.plan.sections:
+            state.clock.start(section.order)
+            x = _sample_section(state, section, progress)
+            a, b = section.window
+            state.canvas[:, :, a:b] = x
+            state.clock.stop(section.order)
+            observe(state.observers, SectionEnded(section, x))
+            if output_type == "latent":  # diffusers returns the latents known after every section
+                start, stop = setup.plan.latent_spans[section.order]
+                state.latent_sections.append(state.canvas[:, :, start:stop].clone())
+    finally:
+        for undo in reversed(undos):
+            undo()
+    progress.close()
+    pipe._current_timestep = None
+    video_latents = state.canvas[:, :, :setup.plan.num_latents]
+    videos, frames = (None, state.latent_sections) if output_type == "latent" else _decode(state)
+    observe(state.observers, RunEnded(video_latents, state.clock.seconds()))
+    pipe.maybe_free_model_hooks()
+    return Run(videos=videos, latents=video_latents, trace=state.recorder.trace, frames=frames, fps=fps)
 
-    # 2. Conditioning, in the pipeline's order (the generator is consumed identically).
-    if prompt is not None and isinstance(prompt, str):
-        batch_size = 1
-    elif prompt is not None:
-        batch_size = len(prompt)
-    else:
-        batch_size = prompt_embeds.shape[0]
-    has_neg = negative_prompt is not None or (
-        negative_prompt_embeds is not None and negative_pooled_prompt_embeds is not None)
-    do_true_cfg = true_cfg_scale > 1 and has_neg
-    prompt_embeds, pooled_prompt_embeds, prompt_attention_mask = pipe.encode_prompt(
-        prompt=prompt, prompt_2=prompt_2, prompt_template=prompt_template,
-        num_videos_per_prompt=num_videos_per_prompt, prompt_embeds=prompt_embeds,
-        pooled_prompt_embeds=pooled_prompt_embeds, prompt_attention_mask=prompt_attention_mask,
-        device=device, max_sequence_length=max_sequence_length)
-    prompt_embeds = prompt_embeds.to(transformer_dtype)
-    prompt_attention_mask = prompt_attention_mask.to(transformer_dtype)
-    pooled_prompt_embeds = pooled_prompt_embeds.to(transformer_dtype)
-    if do_true_cfg:
-        negative_prompt_embeds, negative_pooled_prompt_embeds, negative_prompt_attention_mask = pipe.encode_prompt(
-            prompt=negative_prompt, prompt_2=negative_prompt_2, prompt_template=prompt_template,
-            num_videos_per_prompt=num_videos_per_prompt, prompt_embeds=negative_prompt_embeds,
-            pooled_prompt_embeds=negative_pooled_prompt_embeds,
-            prompt_attention_mask=negative_prompt_attention_mask, device=device,
-            max_sequence_length=max_sequence_length)
-        negative_prompt_embeds = negative_prompt_embeds.to(transformer_dtype)
-        negative_prompt_attention_mask = negative_prompt_attention_mask.to(transformer_dtype)
-        negative_pooled_prompt_embeds = negative_pooled_prompt_embeds.to(transformer_dtype)
 
-    image = pipe.video_processor.preprocess(image, height, width)
-    if image_embeds is None:
-        image_embeds = pipe.encode_image(image, device=device)
-    image_embeds = image_embeds.to(device=device, dtype=transformer_dtype)
+@dataclass
+class _Setup:
+    """A validated call: its plan, schedule planner, methods and the resolved keyword values."""
+
+    plan: planning.Plan
+    schedules: SchedulePlanner
+    methods: tuple
+    record: str
+    prompt_template: Any
+    tensor_inputs: list[str]
+
+
+def _validate(a: dict) -> _Setup:
+    """Everything that can be wrong with a call, raised before any model runs."""
+    from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_framepack import DEFAULT_PROMPT_TEMPLATE
+
+    pipe = a["pipe"]
+    check_arguments(vae_spatial=pipe.vae_scale_factor_spatial, patch_size=pipe.transformer.config.patch_size,
+                    **{k: a[k] for k in ("image", "last_image", "image_latents", "last_image_latents", "height",
+                                         "width", "num_frames", "latent_window_size", "sampling_type",
+                                         "output_type", "num_inference_steps")})
+    record = normalize_record(a["record"])
+    check_record_every(a["record_every"])
+    methods = resolve_methods(a["methods"])
+    if a["decode"] not in planning.DECODE_POLICIES:
+        raise ValueError(f"decode must be one of {planning.DECODE_POLICIES}, got {a['decode']!r}")
+    tensor_inputs = a["callback_on_step_end_tensor_inputs"]
+    if isinstance(a["callback_on_step_end"], (PipelineCallback, MultiPipelineCallbacks)):
+        tensor_inputs = a["callback_on_step_end"].tensor_inputs  # as the pipeline does
+    history = a["history"]
+    if history is None:  # a pipeline may carry the history layout its transformer was trained with (toy)
+        history = getattr(pipe, "fpkit_history", None)
+    template = DEFAULT_PROMPT_TEMPLATE if a["prompt_template"] is _DEFAULT_TEMPLATE else a["prompt_template"]
+    sampling_type = a["sampling_type"]
+    diffusers_type = "inverted_anti_drifting" if planning.STRATEGY_LAYOUT[sampling_type] == "bidirectional" \
+        else "vanilla"
+    pipe.check_inputs(prompt=a["prompt"], prompt_2=a["prompt_2"], height=a["height"], width=a["width"],
+                      prompt_embeds=a["prompt_embeds"], callback_on_step_end_tensor_inputs=tensor_inputs,
+                      prompt_template=template, image=a["image"], image_latents=None, last_image=a["last_image"],
+                      last_image_latents=None, sampling_type=diffusers_type)
+    _check_batch(a["prompt"], a["prompt_embeds"], a["image"], a["last_image"], a["image_latents"],
+                 a["num_videos_per_prompt"])
+    schedules = SchedulePlanner(pipe.scheduler, a["solver"], a["flow_shift"], a["sigmas"], a["num_inference_steps"])
+    has_last = a["last_image"] is not None or a["last_image_latents"] is not None
+    vae_t, vae_s = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
+    num_sections = planning.num_sections_for(a["num_frames"], a["latent_window_size"], vae_t)
+    h, w = a["height"] // vae_s, a["width"] // vae_s
+    the_plan = planning.plan(sampling_type, num_sections, a["latent_window_size"], (h, w),
+                             pipe.transformer.config.patch_size, history, has_last)
+    noise = a["latents"]
+    if noise is not None and (noise.ndim != 5 or tuple(noise.shape[2:]) != (the_plan.num_latents - 1, h, w)):
+        raise ValueError(f"latents must be (B, C, {the_plan.num_latents - 1}, {h}, {w}) noise for all "
+                         f"sections in temporal order, got {tuple(noise.shape)}")
+    for method in methods:
+        method.check(pipe, the_plan)
+    warn_if_mismatched(pipe, sampling_type)
+    return _Setup(the_plan, schedules, methods, record, template, list(tensor_inputs))
+
+
+@dataclass
+class Conditioning:
+    """What every transformer call of a run shares; the diffusers callback may swap prompt_embeds."""
+
+    prompt_embeds: torch.Tensor
+    prompt_attention_mask: torch.Tensor
+    pooled_prompt_embeds: torch.Tensor
+    negative: tuple | None  # (embeds, attention mask, pooled) when true CFG runs
+    true_cfg_scale: float
+    image_embeds: torch.Tensor
+    guidance: torch.Tensor
+    image: torch.Tensor  # (B, 3, H, W) in [-1, 1], the preprocessed start image
+    image_latents: torch.Tensor  # (B, C, 1, h, w) float32
+    last_image_latents: torch.Tensor | None
+    batch_size: int
+    device: torch.device
+
+
+def _encode(pipe, setup: _Setup, a: dict) -> Conditioning:
+    """Text, image and latent conditioning in the pipeline's order (the generator is consumed alike)."""
+    device, dtype = execution_device(pipe), pipe.transformer.dtype
+    prompt = a["prompt"]
+    batch_size = 1 if isinstance(prompt, str) else len(prompt) if prompt is not None else a["prompt_embeds"].shape[0]
+    has_neg = a["negative_prompt"] is not None or (
+        a["negative_prompt_embeds"] is not None and a["negative_pooled_prompt_embeds"] is not None)
+    common = dict(prompt_template=setup.prompt_template, num_videos_per_prompt=a["num_videos_per_prompt"],
+                  device=device, max_sequence_length=a["max_sequence_length"])
+    embeds, pooled, mask = pipe.encode_prompt(
+        prompt=prompt, prompt_2=a["prompt_2"], prompt_embeds=a["prompt_embeds"],
+        pooled_prompt_embeds=a["pooled_prompt_embeds"], prompt_attention_mask=a["prompt_attention_mask"], **common)
+    negative = None
+    if a["true_cfg_scale"] > 1 and has_neg:
+        n_embeds, n_pooled, n_mask = pipe.encode_prompt(
+            prompt=a["negative_prompt"], prompt_2=a["negative_prompt_2"], prompt_embeds=a["negative_prompt_embeds"],
+            pooled_prompt_embeds=a["negative_pooled_prompt_embeds"],
+            prompt_attention_mask=a["negative_prompt_attention_mask"], **common)
+        negative = (n_embeds.to(dtype), n_mask.to(dtype), n_pooled.to(dtype))
+    height, width, generator = a["height"], a["width"], a["generator"]
+    image = pipe.video_processor.preprocess(a["image"], height, width)
+    image_embeds = a["image_embeds"] if a["image_embeds"] is not None else pipe.encode_image(image, device=device)
+    last_image, last_latents = a["last_image"], a["last_image_latents"]
     if last_image is not None:
         last_image = pipe.video_processor.preprocess(last_image, height, width)
         # diffusers 0.42 computes the average of both SigLIP embeddings but conditions on the first
         # image's alone; fpkit mirrors that for parity (the encoder call is kept for the same reason).
         pipe.encode_image(last_image, device=device)
     image_latents = pipe.prepare_image_latents(image, dtype=torch.float32, device=device, generator=generator,
-                                               latents=image_latents)
+                                               latents=a["image_latents"])
     if last_image is not None:
-        last_image_latents = pipe.prepare_image_latents(last_image, dtype=torch.float32, device=device,
-                                                        generator=generator)
-    elif last_image_latents is not None:
-        last_image_latents = last_image_latents.to(device=device, dtype=torch.float32)
-    guidance = torch.tensor([guidance_scale] * batch_size, dtype=transformer_dtype, device=device) * 1000.0
+        last_latents = pipe.prepare_image_latents(last_image, dtype=torch.float32, device=device,
+                                                  generator=generator)
+    elif last_latents is not None:
+        last_latents = last_latents.to(device=device, dtype=torch.float32)
+    guidance = torch.tensor([a["guidance_scale"]] * batch_size, dtype=dtype, device=device) * 1000.0
+    return Conditioning(embeds.to(dtype), mask.to(dtype), pooled.to(dtype), negative, a["true_cfg_scale"],
+                        image_embeds.to(device=device, dtype=dtype), guidance, image, image_latents, last_latents,
+                        batch_size, torch.device(device))
 
-    # 3. The canvas: start latent, every section's window, the last image, one all-zero frame.
-    channels = pipe.transformer.config.in_channels
-    h, w = height // vae_s, width // vae_s
-    canvas = make_canvas(the_plan, image_latents, last_image_latents, channels)
 
-    settings = dict(
-        sampling_type=sampling_type, height=height, width=width, num_frames_requested=num_frames,
-        num_frames=the_plan.num_frames(vae_t), latent_window_size=lws, num_sections=num_sections,
-        num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, true_cfg_scale=true_cfg_scale,
-        do_true_cfg=do_true_cfg, flow_shift=flow_shift, solver=solver, record=record,
-        record_dtype=str(record_dtype), record_every=record_every, has_last_image=has_last, batch_size=batch_size,
-        vae_temporal_compression=vae_t, vae_spatial_compression=vae_s, fps=fps,
-        transformer_dtype=str(transformer_dtype), device=str(device),
-        prompt=prompt if isinstance(prompt, (str, list)) else None,
-    )
-    observe(observers, RunStarted(the_plan, settings))
-    clock = _Clock(torch.device(device))
-    window_num_frames = (lws - 1) * vae_t + 1
-    noisy_seq_len = lws * h * w / pipe.transformer.config.patch_size ** 2
+class _Sampling:
+    """The mutable state of one call: canvas, conditioning, observers, clock, sites."""
 
-    # 4. Sections in generation order.
-    latent_sections = []
-    progress = pipe.progress_bar(total=num_sections * schedules.num_steps)
-    for section in the_plan.sections:
-        clock.start(section.order)
-        context = context_inputs(canvas, section, transformer_dtype)
-        if latents is None:
-            x = pipe.prepare_latents(batch_size, channels, height, width, window_num_frames, dtype=torch.float32,
-                                     device=device, generator=generator, latents=None)
-        else:
+    def __init__(self, pipe, setup: _Setup, cond: Conditioning, a: dict):
+        self.pipe, self.setup, self.cond, self.args = pipe, setup, cond, a
+        self.plan = setup.plan
+        self.recorder = TraceRecorder(setup.record, a["record_dtype"], a["record_every"])
+        # the recorder copies what it keeps; every other observer sees copies, so it cannot write back
+        self.observers = (self.recorder, *(_ReadOnly(o) for o in a["observers"]))
+        self.sites = Sites(setup.methods)
+        self.canvas = make_canvas(self.plan, cond.image_latents, cond.last_image_latents,
+                                  pipe.transformer.config.in_channels)
+        self.clock = _Clock(cond.device)
+        self.latent_sections: list[torch.Tensor] = []
+        self.dtype = pipe.transformer.dtype
+        vae_t, vae_s = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
+        self.window_frames = (self.plan.latent_window_size - 1) * vae_t + 1
+        h, w = self.plan.latent_size
+        self.noisy_tokens = self.plan.latent_window_size * h * w / pipe.transformer.config.patch_size ** 2
+        self.size = (a["height"], a["width"])
+
+    def settings(self) -> dict:
+        a, p, c = self.args, self.plan, self.cond
+        vae_t = self.pipe.vae_scale_factor_temporal
+        return dict(
+            sampling_type=a["sampling_type"], height=a["height"], width=a["width"],
+            num_frames_requested=a["num_frames"], num_frames=p.num_frames(vae_t),
+            latent_window_size=p.latent_window_size, num_sections=p.num_sections,
+            num_inference_steps=a["num_inference_steps"], guidance_scale=a["guidance_scale"],
+            true_cfg_scale=a["true_cfg_scale"], do_true_cfg=c.negative is not None, flow_shift=a["flow_shift"],
+            solver=a["solver"], record=self.setup.record, record_dtype=str(a["record_dtype"]),
+            record_every=a["record_every"], has_last_image=p.has_last_image, batch_size=c.batch_size,
+            vae_temporal_compression=vae_t, vae_spatial_compression=self.pipe.vae_scale_factor_spatial,
+            fps=a["fps"], transformer_dtype=str(self.dtype), device=str(c.device),
+            prompt=a["prompt"] if isinstance(a["prompt"], (str, list)) else None,
+            methods=self.sites.describe())
+
+    def predict(self, x: torch.Tensor, t: torch.Tensor, inputs: dict) -> torch.Tensor:
+        """The guided velocity prediction (true CFG when a negative prompt is given), float32."""
+        c, transformer = self.cond, self.pipe.transformer
+        common = dict(hidden_states=x.to(self.dtype), timestep=t.expand(x.shape[0]), image_embeds=c.image_embeds,
+                      guidance=c.guidance, attention_kwargs=self.args["attention_kwargs"], return_dict=False)
+        common.update(inputs)  # a method's context may replace the image embedding
+        with self._cache("cond"):
+            pred = transformer(encoder_hidden_states=c.prompt_embeds, encoder_attention_mask=c.prompt_attention_mask,
+                               pooled_projections=c.pooled_prompt_embeds, **common)[0]
+        if c.negative is not None:
+            n_embeds, n_mask, n_pooled = c.negative
+            with self._cache("uncond"):
+                neg = transformer(encoder_hidden_states=n_embeds, encoder_attention_mask=n_mask,
+                                  pooled_projections=n_pooled, **common)[0]
+            pred = neg + c.true_cfg_scale * (pred - neg)
+        return pred.float()
+
+    def _cache(self, name: str):
+        """diffusers' cache context around a transformer call, when a cache method needs one."""
+        if self.sites.cache_context:
+            return self.pipe.transformer.cache_context(name)
+        return contextlib.nullcontext()
+
+    def noise(self, section: planning.SectionPlan) -> torch.Tensor:
+        """(B, C, lws, h, w) initial noise: drawn from the generator as the pipeline does, or given."""
+        given = self.args["latents"]
+        if given is not None:
             a, b = section.window
-            x = latents[:, :, a - 1:b - 1].to(device=device, dtype=torch.float32)
+            return given[:, :, a - 1:b - 1].to(device=self.cond.device, dtype=torch.float32)
+        return self.pipe.prepare_latents(self.cond.batch_size, self.pipe.transformer.config.in_channels,
+                                         *self.size, self.window_frames, dtype=torch.float32,
+                                         device=self.cond.device, generator=self.args["generator"], latents=None)
 
-        scheduler, schedule = schedules.setup(noisy_seq_len, device)
-        timesteps = scheduler.timesteps
-        pipe._num_timesteps = len(timesteps)
-        observe(observers, SectionStarted(section, schedule))
-        context.update(image_embeds=image_embeds, guidance=guidance, attention_kwargs=attention_kwargs,
-                       return_dict=False)
-        for i, t in enumerate(timesteps):
-            if pipe.interrupt:
-                continue
-            pipe._current_timestep = t
-            timestep = t.expand(x.shape[0])
-            noise_pred = pipe.transformer(
-                hidden_states=x.to(transformer_dtype), timestep=timestep, encoder_hidden_states=prompt_embeds,
-                encoder_attention_mask=prompt_attention_mask, pooled_projections=pooled_prompt_embeds,
-                **context)[0]
-            if do_true_cfg:
-                neg_noise_pred = pipe.transformer(
-                    hidden_states=x.to(transformer_dtype), timestep=timestep,
-                    encoder_hidden_states=negative_prompt_embeds,
-                    encoder_attention_mask=negative_prompt_attention_mask,
-                    pooled_projections=negative_pooled_prompt_embeds, **context)[0]
-                noise_pred = neg_noise_pred + true_cfg_scale * (noise_pred - neg_noise_pred)
-            model_output = noise_pred.float()
-            x_in = x
-            x = scheduler.step(model_output, t, x, return_dict=False)[0]
-            if callback_on_step_end is not None:
-                names = {"latents": x, "prompt_embeds": prompt_embeds}
-                outputs = callback_on_step_end(pipe, i, t, {k: names[k] for k in callback_on_step_end_tensor_inputs})
-                x = outputs.pop("latents", x)
-                prompt_embeds = outputs.pop("prompt_embeds", prompt_embeds)
-            observe(observers, StepEnded(section, i, schedule.sigmas[i], x_in, model_output, x))
-            progress.update()
-        a, b = section.window
-        canvas[:, :, a:b] = x
-        clock.stop(section.order)
-        observe(observers, SectionEnded(section, x))
-        if output_type == "latent":  # diffusers returns the latents known after every section
-            start, stop = the_plan.latent_spans[section.order]
-            latent_sections.append(canvas[:, :, start:stop].clone())
-    progress.close()
-    pipe._current_timestep = None
-    video_latents = canvas[:, :, :n_lat]
+    def callback(self, i: int, t, x: torch.Tensor) -> torch.Tensor:
+        """The diffusers step-end callback: may replace latents and prompt_embeds."""
+        fn = self.args["callback_on_step_end"]
+        if fn is None:
+            return x
+        names = {"latents": x, "prompt_embeds": self.cond.prompt_embeds}
+        out = fn(self.pipe, i, t, {k: names[k] for k in self.setup.tensor_inputs})
+        self.cond.prompt_embeds = out.pop("prompt_embeds", self.cond.prompt_embeds)
+        return out.pop("latents", x)
 
-    # 5. Decode the way the pipeline does: chunk by chunk, cross-faded (see Plan.decode).
-    videos = frames = None
-    if output_type != "latent":
-        overlap = (lws - 1) * vae_t + 1
-        history_video = None
-        for chunk in the_plan.decode:
-            current = pipe.vae.decode(canvas[:, :, chunk.start:chunk.stop].to(vae_dtype)
-                                      / pipe.vae.config.scaling_factor, return_dict=False)[0]
-            if chunk.side == "init":
-                history_video = current
-            elif chunk.side == "before":
-                history_video = cross_fade(current, history_video, overlap)
-            else:
-                history_video = cross_fade(history_video, current, overlap)
-        keep = (history_video.size(2) - 1) // vae_t * vae_t + 1
-        history_video = history_video[:, :, :keep]
-        # On the CPU (metrics and files read it there; frees the accelerator for the next run), in
-        # the VAE's dtype: a float32 copy of a bf16 60 s 480x832 video would be another 8.6 GB.
-        videos = pipe.video_processor.postprocess_video(history_video, output_type="pt").cpu()
-        frames = videos if output_type == "pt" else pipe.video_processor.postprocess_video(
-            history_video, output_type=output_type)
-    else:
-        frames = latent_sections
-    observe(observers, RunEnded(video_latents, clock.seconds()))
-    pipe.maybe_free_model_hooks()
-    return Run(videos=videos, latents=video_latents, trace=recorder.trace, frames=frames, fps=fps)
+
+def _sample_section(state: _Sampling, section: planning.SectionPlan, progress) -> torch.Tensor:
+    """Denoise one section's window from its packed context: (B, C, lws, h, w) clean latents."""
+    pipe, sites = state.pipe, state.sites
+    site = SiteState(pipe=pipe, plan=state.plan, section=section, canvas=state.canvas,
+                     start_latent=state.cond.image_latents, start_image=state.cond.image,
+                     generator=state.args["generator"])
+    context = Context(context_inputs(state.canvas, section, state.dtype), state.canvas, section, state.dtype)
+    x = state.noise(section)
+    if sites.any("section.context"):
+        context = sites("section.context", context, site)
+    site.context = context
+    if sites.any("section.noise"):
+        x = sites("section.noise", x, site)
+    scheduler, schedule = state.setup.schedules.setup(state.noisy_tokens, state.cond.device)
+    timesteps = scheduler.timesteps
+    pipe._num_timesteps = len(timesteps)
+    observe(state.observers, SectionStarted(section, schedule))
+    for i, t in enumerate(timesteps):
+        if pipe.interrupt:
+            continue
+        pipe._current_timestep = t
+        model_output = state.predict(x, t, context.inputs)
+        if sites.any("step.model_output"):
+            site.step, site.sigma, site.timestep, site.sample = i, schedule.sigmas[i], t, x
+            site.predict = lambda sample, inputs, t=t: state.predict(sample, t, inputs)
+            model_output = sites("step.model_output", model_output, site)
+        x_in = x
+        x = state.callback(i, t, scheduler.step(model_output, t, x, return_dict=False)[0])
+        if sites.any("step.latents"):
+            site.step, site.sigma, site.timestep, site.sample = i, schedule.sigmas[i], t, x_in
+            x = sites("step.latents", x, site)
+        observe(state.observers, StepEnded(section, i, schedule.sigmas[i], x_in, model_output, x))
+        progress.update()
+    if sites.any("section.latents"):
+        x = sites("section.latents", x, site)
+    return x
+
+
+def _decode(state: _Sampling) -> tuple[torch.Tensor, Any]:
+    """Decode the way the pipeline does: chunk by chunk, cross-faded (see Plan.decode)."""
+    pipe, plan, canvas = state.pipe, state.plan, state.canvas
+    vae_t = pipe.vae_scale_factor_temporal
+    overlap = (plan.latent_window_size - 1) * vae_t + 1
+    video = None
+    for chunk in planning.decode_chunks(plan, state.args["decode"]):
+        current = pipe.vae.decode(canvas[:, :, chunk.start:chunk.stop].to(pipe.vae.dtype)
+                                  / pipe.vae.config.scaling_factor, return_dict=False)[0]
+        if chunk.side == "init":
+            video = current
+        elif chunk.side == "before":
+            video = cross_fade(current, video, overlap)
+        else:
+            video = cross_fade(video, current, overlap)
+    video = video[:, :, :(video.size(2) - 1) // vae_t * vae_t + 1]
+    # On the CPU (metrics and files read it there; frees the accelerator for the next run), in the
+    # VAE's dtype: a float32 copy of a bf16 60 s 480x832 video would be another 8.6 GB.
+    videos = pipe.video_processor.postprocess_video(video, output_type="pt").cpu()
+    output_type = state.args["output_type"]
+    frames = videos if output_type == "pt" else pipe.video_processor.postprocess_video(video, output_type=output_type)
+    return videos, frames
+
+
+class _ReadOnly:
+    """An observer behind a copy: it gets events whose tensors are clones, so writing to them
+    cannot reach the run (observe vs intervene: interventions go through `methods`)."""
+
+    def __init__(self, observer: Callable):
+        self.observer = observer
+
+    def __call__(self, event) -> None:
+        changes = {f.name: getattr(event, f.name).clone() for f in dataclasses.fields(event)
+                   if isinstance(getattr(event, f.name), torch.Tensor)}
+        self.observer(dataclasses.replace(event, **changes) if changes else event)
