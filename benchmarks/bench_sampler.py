@@ -19,6 +19,18 @@ from PIL import Image
 import fpkit
 
 
+class _NoOp(fpkit.methods.Method):
+    """Returns every value unchanged at every site."""
+
+    name = "bench_no_op"
+
+    def step_model_output(self, output, state):
+        return output
+
+    def step_latents(self, latents, state):
+        return latents
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -56,6 +68,9 @@ def main() -> None:
                                                    record="steps"),
         "fpkit steps every=2": lambda: fpkit.sample(pipe, **kwargs, generator=torch.Generator().manual_seed(0),
                                                     record="steps", record_every=2),
+        # a no-op method at every per-step site: the cost of the site machinery itself
+        "fpkit no-op method": lambda: fpkit.sample(pipe, **kwargs, generator=torch.Generator().manual_seed(0),
+                                                   record="none", methods=[_NoOp()]),
     }
     cuda = args.device.startswith("cuda")
     for fn in configs.values():  # warm-up

@@ -7,7 +7,7 @@
 
 from .experiment import load_experiment, run_experiment
 from .pipelines import CHECKPOINTS, load_pipeline, tiny_pipeline
-from . import metrics
+from . import methods, metrics
 from .planning import HistorySpec, Plan, SectionPlan, Slot, plan
 from .sampler import Run, sample
 from .schedule import SectionSchedule

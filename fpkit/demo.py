@@ -39,21 +39,6 @@ def demo_experiment(model: str, steps: int, seed: int, quick: bool = False) -> d
     }
 
 
-def _toy_world_row(exp_images: dict):
-    """on_result hook: likeness to the world and the toy's drift measures, on the in-memory video
-    (an mp4 round trip would blur 64x64 frames and bias the sharpness ratio)."""
-    from fpkit.toy import TARGETS, compare_to_world, drift
-
-    def hook(run, result) -> dict:
-        seed = int(exp_images[run.image].split(":")[1])
-        video = result.video.float().cpu()
-        world = compare_to_world(video, seed=seed)
-        return {"looks_like_world": world["looks_like_world"], **{f"world_{k}": world[k] for k in TARGETS},
-                **{f"world_{k}": v for k, v in drift(video, seed=seed).items()}}
-
-    return hook
-
-
 def _toy_world_lines(table) -> list[str]:
     from fpkit.toy import TARGETS
     from fpkit.toy.evaluate import DRIFT_MEASURES
@@ -84,8 +69,7 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
             model = "tiny"
     t0 = time.perf_counter()
     exp = parse_experiment(demo_experiment(model, steps, seed, quick))
-    hook = _toy_world_row(dict(exp.images)) if model == "toy" else None
-    table = run_experiment(exp, out_dir=out, on_result=hook)
+    table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
     report = write_report(out)
     extra = _toy_world_lines(table) if model == "toy" else []
     summary = table.groupby(["sampling_type", "num_sections"])[

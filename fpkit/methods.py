@@ -23,6 +23,7 @@ support it. A method that must install something on the model (a diffusers cache
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import dataclass, fields
@@ -472,6 +473,29 @@ class Sites:
 
 def to_dicts(methods) -> list[dict]:
     return [m.to_dict() for m in resolve(methods)]
+
+
+def canonical(spec) -> str:
+    """The normal form of a method spec ("none", a name, a {"name": ..., **params} dict, an instance,
+    or a list of them, composed in order): JSON of every method's full to_dict(), defaults filled in,
+    so that equal configurations compare, hash and fingerprint equal."""
+    if isinstance(spec, str) and spec.startswith("["):  # already canonical (normal forms are re-checked)
+        spec = json.loads(spec)
+    if spec is None or spec == "none" or (isinstance(spec, (list, tuple)) and list(spec) in ([], ["none"])):
+        return "[]"
+    return json.dumps(to_dicts(spec), sort_keys=True, separators=(",", ":"))
+
+
+def label(canonical_json: str) -> str:
+    """A short display name for tables and plots: "none", "anchor_only", "history_noise(sigma=0.3)",
+    compositions joined with " + " (parameters at their defaults are left out)."""
+    parts = []
+    for d in json.loads(canonical_json):
+        defaults = METHODS[d["name"]]().to_dict()
+        changed = [f"{k}={d[k]!r}" if isinstance(d[k], str) else f"{k}={d[k]:g}" if isinstance(d[k], float)
+                   else f"{k}={d[k]}" for k in sorted(d) if k != "name" and d[k] != defaults.get(k)]
+        parts.append(d["name"] + (f"({', '.join(changed)})" if changed else ""))
+    return " + ".join(parts) or "none"
 
 
 __all__ = ["SITES", "Context", "SiteState", "Method", "METHODS", "register", "resolve", "Sites", "AnchorOnly",

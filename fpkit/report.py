@@ -9,6 +9,36 @@ from .atomic import atomic_write
 from .experiment.store import RunStore
 
 DEFAULT_REPORT_METRICS = ("laplacian_var", "brightness", "color_shift", "ssim_first", "flicker")
+# Measures a method comparison leads with, lower is better for each: the toy's world-referenced
+# drift and likeness (when the runs carry them), else the start-end colour drift.
+COMPARISON_MEASURES = (("world_drift_hist", "colour drift (Hellinger, start vs end window)"),
+                       ("world_drift_background", "background drift (RGB L2)"),
+                       ("world_hist_distance", "colour distance to the true frames"),
+                       ("color_shift_drift", "colour-shift drift (start-end contrast)"))
+
+
+def comparison_lines(table, arm: str = "method", baseline: str = "none") -> list[str]:
+    """Markdown: per measure and length, the arms ranked by mean with 95% bootstrap intervals and the
+    paired difference to `baseline` (same clip and noise); "yes" where that interval excludes 0."""
+    from .metrics import paired_table
+
+    if arm not in table or table[arm].nunique() < 2 or baseline not in set(table[arm]):
+        return []
+    pair = [c for c in ("image", "prompt", "seed") if c in table]
+    by = [c for c in ("num_sections", "sampling_type") if c in table and table[c].nunique() > 1]
+    lines = [f"## {arm} against {baseline!r} (means over {table[pair[0]].nunique()} paired inputs, 95% bootstrap "
+             "intervals; lower is better)", ""]
+    for value, what in COMPARISON_MEASURES:
+        if value not in table or table[value].isna().all():
+            continue
+        t = paired_table(table, value, arm=arm, baseline=baseline, pair=pair, by=by)
+        t["mean [95%]"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(t["mean"], t["low"], t["high"])]
+        t[f"vs {baseline} [95%]"] = [f"{d:+.4g} [{lo:+.4g}, {hi:+.4g}]" if a != baseline else "-"
+                                     for a, d, lo, hi in zip(t[arm], t["diff"], t["diff_low"], t["diff_high"])]
+        t["clear"] = ["yes" if c else "" for c in t["clear"]]
+        lines += [f"### {what} (`{value}`)", "",
+                  t[[*by, arm, "mean [95%]", f"vs {baseline} [95%]", "clear"]].to_markdown(index=False), ""]
+    return lines
 
 
 def load_results(results_dir, all_runs: bool = False):
@@ -61,6 +91,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     shown = [c for c in shown if not c.endswith("_drift") or c.split("_drift")[0] in chosen]
     md = [f"# {title}", "", exp.get("description", ""), "",
           f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)|.", ""]
+    md += comparison_lines(table)
     md += [f"![{f}](plots/{f})" for f in figures] + ["", table[shown].to_markdown(index=False)]
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
     # names, descriptions, prompts and paths are the experiment author's text: escaped, never markup

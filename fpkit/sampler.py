@@ -108,8 +108,9 @@ def _check_int(name: str, value, low: int) -> None:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
 
 
-def check_arguments(*, vae_spatial: int, patch_size: int, image, last_image, image_latents, last_image_latents, height, width, num_frames,
-                    latent_window_size, sampling_type, output_type, num_inference_steps) -> None:
+def check_arguments(*, vae_spatial: int, patch_size: int, image, last_image, image_latents, last_image_latents,
+                    height, width, num_frames, latent_window_size, sampling_type, output_type,
+                    num_inference_steps) -> None:
     """Everything that can be wrong with a call, raised before any model runs (ValueError naming it)."""
     if sampling_type not in planning.STRATEGIES:
         raise ValueError(f"unknown sampling_type {sampling_type!r}; known: {sorted(planning.STRATEGIES)}")

@@ -83,6 +83,41 @@ NOTEBOOKS = {
         ("code", "curves = pd.concat([fm.section_curves(tables[tables.run_id == name], run.trace, order=\"generation\")\n"
                  "                    for name, run in runs.items()])\n"
                  "curves[curves.metric == \"laplacian_var\"].pivot(index=\"order\", columns=\"run_id\", values=\"value\").round(2)"),
+        ("md", "## Which anti-drifting method drifts least, and at what cost?\n\n`fpkit.methods` act at named "
+               "sites of the section loop (context, noise, model output, step latents, the finished section) "
+               "for one call. `experiments/toy_methods.toml` runs every method with vanilla sampling on the "
+               "F1 organism at 1x and 8x the training length over 16 world clips with shared noise; its "
+               "committed results are reused when present (a fresh run takes ~35 min on 2 cores). Each row "
+               "is paired with `none` on the same clip and noise."),
+        ("code", "from pathlib import Path\n\nfrom IPython.display import Markdown\n\n"
+                 "from fpkit.experiment.store import RunStore\nfrom fpkit.report import comparison_lines\n\n"
+                 "store = RunStore(Path(\"../results/toy_methods\"))\n"
+                 "if store.exists() and len(store.read_table()):\n"
+                 "    methods_table = store.read_table()\n"
+                 "    print(f\"reusing the committed results/toy_methods: {len(methods_table)} runs\")\n"
+                 "else:  # a small fresh version: two methods, one clip\n"
+                 "    methods_table = fpkit.run_experiment(\"../experiments/toy_methods.toml\", out_dir=\"../results/notebooks/toy_methods\",\n"
+                 "        set_values={\"num_sections\": [2], \"method\": [\"none\", \"latent_stats\"], \"num_inference_steps\": 2},\n"
+                 "        only={\"image\": \"w0\"})\n"
+                 "Markdown(\"\\n\".join(comparison_lines(methods_table)))"),
+        ("code", "from fpkit.metrics import paired_table\n\n"
+                 "longest = methods_table[methods_table.num_sections == methods_table.num_sections.max()]\n"
+                 "ranked = paired_table(longest, \"world_drift_hist\", pair=[\"image\"], by=[])\n"
+                 "best, worst = ranked.iloc[0], ranked.iloc[-1]\n"
+                 "clear = [m for m, c, d in zip(ranked.method, ranked.clear, ranked[\"diff\"]) if c and d < 0]\n"
+                 "Markdown(f\"**Finding (colour drift at {int(longest.num_sections.max())} sections, {ranked.n.max()} clips):** \"\n"
+                 "         f\"`{best.method}` drifts least ({best['mean']:.3f}, 95% [{best.low:.3f}, {best.high:.3f}]), \"\n"
+                 "         f\"`{worst.method}` most ({worst['mean']:.3f}). Clearly below `none` (paired interval excludes 0): \"\n"
+                 "         f\"{', '.join(f'`{m}`' for m in clear) or 'none of them'}.\")"),
+        ("md", "Contact sheet of a few methods on one clip at the longest length (the real clip on top)."),
+        ("code", "from fpkit.toy.world import EVAL_SEED_OFFSET, real_video\n\n"
+                 "if MODELS[\"vanilla\"].startswith(\"toy:\"):\n"
+                 "    chosen = [\"none\", ranked.method.iloc[0], \"anchor_only\"]\n"
+                 "    n = 2 if SMOKE else int(longest.num_sections.max())\n"
+                 "    kwargs = sample_kwargs(MODELS[\"vanilla\"], num_sections=n, sampling_type=\"vanilla\", **steps)\n"
+                 "    vids = {m: fpkit.sample(pipes[MODELS[\"vanilla\"]], **kwargs, generator=torch.Generator().manual_seed(0),\n"
+                 "                            methods=[] if m == \"none\" else [m.split(\"(\")[0]]).video for m in dict.fromkeys(chosen)}\n"
+                 "    contact_sheet({\"real\": real_video(EVAL_SEED_OFFSET, max(v.shape[0] for v in vids.values())), **vids}, count=10);"),
     ],
     "03_paper_ablations.ipynb": [
         ("md", "# 03 · The paper's ablations\n\nThe sampling ablation (vanilla vs inverted anti-drifting vs "

@@ -397,3 +397,36 @@ def test_real_checkpoints_load_on_the_accelerator_when_there_is_one(monkeypatch)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     load_model("framepack-i2v")
     assert len(FakePipe.moved_to) == 3 and calls[-1]["device"] is None  # no accelerator: left on the CPU
+
+
+def test_methods_are_a_grid_axis_in_the_run_id_and_the_table(tmp_path):
+    """[grid] method = ["none", "anchor_only", {name = "history_noise", sigma = 0.3}]: each value is one run
+    of the grid, its methods part of the run id (content: equal configurations share an id) and of
+    the table (a readable label); runs without methods keep their ids."""
+    grid = {"method": ["none", "anchor_only", {"name": "history_noise", "sigma": 0.3}], "seed": [0]}
+    exp = parse_experiment(smoke_dict(grid=grid, inputs={"images": {"discs": "builtin:discs"},
+                                                         "prompts": {"a": "a red ball"}}))
+    runs = exp.runs()
+    assert [dict(r.labels)["method"] for r in runs] == ["none", "anchor_only", "history_noise(sigma=0.3)"]
+    assert len({r.run_id for r in runs}) == 3
+    plain = parse_experiment(smoke_dict(grid={"seed": [0]}, inputs={"images": {"discs": "builtin:discs"},
+                                                                   "prompts": {"a": "a red ball"}})).runs()
+    assert runs[0].run_id == plain[0].run_id  # "none" is no method at all
+    same = parse_experiment(smoke_dict(grid={**grid, "method": [{"name": "history_noise", "sigma": 0.3, "seed": 0}]},
+                                       inputs={"images": {"discs": "builtin:discs"}, "prompts": {"a": "a red ball"}}))
+    assert same.runs()[0].run_id == runs[2].run_id  # defaults written out: the same configuration
+    table = Runner(exp, tmp_path, progress=False).run()
+    assert sorted(table["method"]) == sorted(["none", "anchor_only", "history_noise(sigma=0.3)"])
+    methods = {r["method"]: json.loads((tmp_path / "runs" / r["run_id"] / "trace" / "trace.json").read_text())
+               ["settings"]["methods"] for _, r in table.iterrows()}
+    assert methods["none"] == [] and methods["anchor_only"][0]["name"] == "anchor_only"
+
+
+@pytest.mark.parametrize("value, match", [
+    ("no_such", r"\[grid\] method = 'no_such': unknown method 'no_such'; known: \["),
+    ({"name": "history_noise", "sigma": 2.0}, r"history_noise.sigma must be <= 1.0, got 2.0"),
+    ({"name": "cache", "kind": "faster"}, r"cache.kind must be one of"),
+])
+def test_bad_method_values_are_named_before_anything_loads(value, match):
+    with pytest.raises(ExperimentError, match=match):
+        parse_experiment(smoke_dict(grid={"method": [value]}))

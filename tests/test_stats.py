@@ -70,3 +70,40 @@ def test_summarize_gives_a_row_per_group():
     assert out.set_index("variant").loc["a", "low"] == 1 and out.set_index("variant").loc["b", "estimate"] == 4
     with pytest.raises(ValueError, match="no column"):
         summarize_ci(table, "strategy")
+
+
+def test_paired_table_ranks_arms_and_pairs_them_with_the_baseline():
+    """Known answer: arm "b" is "none" + 1 on every seed (big seed-to-seed spread), so its paired
+    difference is exactly 1 with a zero-width interval while its unpaired interval is wide."""
+    import pandas as pd
+
+    from fpkit.metrics import paired_table
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 5, 16)
+    rows = [{"image": i, "num_sections": 3, "method": m, "drift": v}
+            for i in range(16) for m, v in (("none", base[i]), ("b", base[i] + 1), ("c", base[i] - 0.5))]
+    out = paired_table(pd.DataFrame(rows), "drift")
+    assert list(out["method"]) == ["c", "none", "b"]  # lower drift first
+    b = out[out.method == "b"].iloc[0]
+    assert b["diff"] == pytest.approx(1.0) and b["diff_low"] == pytest.approx(1.0) and b["clear"]
+    assert b["high"] - b["low"] > 2  # unpaired: the seed spread dominates
+    none = out[out.method == "none"].iloc[0]
+    assert none["diff"] == 0 and not none["clear"] and none["n"] == 16
+    with pytest.raises(ValueError, match="baseline 'zzz' is not a value of 'method'"):
+        paired_table(pd.DataFrame(rows), "drift", baseline="zzz")
+
+
+def test_report_leads_a_method_comparison_with_paired_intervals():
+    from fpkit.report import comparison_lines
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(0.3, 0.05, 16)
+    rows = [{"image": f"w{i}", "seed": 0, "num_sections": n, "method": m, "world_drift_hist": v * n / 3}
+            for n in (3, 24) for i in range(16) for m, v in (("none", base[i]), ("latent_stats", base[i] - 0.1))]
+    lines = "\n".join(comparison_lines(pd.DataFrame(rows)))
+    assert "method against 'none' (means over 16 paired inputs" in lines
+    block = lines.split("### colour drift")[1]
+    assert block.index("|              3 |") < block.index("|             24 |")  # grouped by length
+    assert "latent_stats" in block and "-0.1 [-0.1, -0.1]" in block and "yes" in block
+    assert comparison_lines(pd.DataFrame(rows).query("method == 'none'")) == []  # nothing to compare

@@ -162,3 +162,17 @@ def test_views_over_a_real_results_folder(tmp_path):
     assert len(compare.figure.axes) == 2
     dashboard = SweepDashboard(out)
     assert dashboard.figure is not None
+
+
+def test_views_group_by_method(tiny_pipe, image):
+    """A sweep over methods is coloured by method; CompareRuns labels runs with their methods."""
+    rows = [{"run_id": f"{m}-{s}", "sampling_type": "vanilla", "method": m, "seed": s, "num_frames": n,
+             "flicker_drift": float(i + s + n)} for i, m in enumerate(["none", "anchor_only"])
+            for s in (0, 1) for n in (13, 49)]
+    view = SweepDashboard(pd.DataFrame(rows))
+    assert view.color.value == "method"
+    gids = {ln.get_gid() for ln in view.figure.axes[0].lines}
+    assert {"mean:none", "mean:anchor_only"} <= gids
+    run = fpkit.sample(tiny_pipe, **base_kwargs(image, num_inference_steps=1), generator=gen(0),
+                       methods=["latent_stats"])
+    assert CompareRuns([run]).labels == ["0: vanilla + latent_stats"]

@@ -20,7 +20,7 @@ from .models import model_geometry, model_kind, model_problem
 
 # Bump when what a run computes or writes changes without any input changing (new sampler maths,
 # another table column definition, another video encoding): every run id changes with it.
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3  # 3: DIS medium optical flow; toy runs add their world columns; methods
 
 # Keywords of fpkit.sample an experiment may set (objects such as generators are built by the runner).
 SAMPLE_KEYS = (
@@ -28,7 +28,7 @@ SAMPLE_KEYS = (
     "guidance_scale", "negative_prompt", "max_sequence_length", "sampling_type", "flow_shift", "solver",
 )
 # Experiment-level axes: inputs by name, the seed, and lengths in other units.
-RUN_KEYS = ("image", "last_image", "prompt", "seed", "seconds", "num_sections")
+RUN_KEYS = ("image", "last_image", "prompt", "seed", "seconds", "num_sections", "method")
 AXIS_KEYS = SAMPLE_KEYS + RUN_KEYS
 LENGTH_KEYS = ("num_frames", "seconds", "num_sections")
 INPUT_AXES = {"image": "images", "last_image": "last_images", "prompt": "prompts"}
@@ -43,6 +43,41 @@ def _sigmas_ok(v) -> bool:
     return all(a > b for a, b in zip(v, v[1:]))
 
 
+class MethodRule(Rule):
+    """An anti-drifting method (fpkit.methods): "none", a name, an inline table {name = ..., params}
+    or a list of them (composed in order). Normal form: methods.canonical (JSON, defaults filled)."""
+
+    def __init__(self):
+        super().__init__("'none', a method name, an inline table {name = ..., ...} or a list of them",
+                         self._accepts, self._normal)
+
+    @staticmethod
+    def _problem(value) -> str | None:
+        from .. import methods
+
+        try:
+            methods.canonical(value)
+        except (ValueError, TypeError) as err:
+            return str(err)
+        return None
+
+    def _accepts(self, value) -> bool:
+        return self._problem(value) is None
+
+    @staticmethod
+    def _normal(value) -> str:
+        from .. import methods
+
+        return methods.canonical(value)
+
+    def check(self, where: str, value, problems: list[str]):
+        problem = self._problem(value)
+        if problem is None:
+            return self._normal(value)
+        problems.append(f"{where} = {_show(value)}: {problem}")
+        return BAD
+
+
 AXIS_RULES: dict[str, Rule] = {
     "height": integer(1), "width": integer(1), "num_frames": integer(1), "latent_window_size": integer(1),
     "num_inference_steps": integer(1),
@@ -52,6 +87,7 @@ AXIS_RULES: dict[str, Rule] = {
     "flow_shift": either(number(0, inclusive=False), choice(("dynamic",))), "solver": choice(SOLVERS),
     "seed": integer(0, 2 ** 63 - 1), "seconds": number(0, inclusive=False), "num_sections": integer(1),
     "image": text(nonempty=True), "last_image": text(nonempty=True), "prompt": text(nonempty=True),
+    "method": MethodRule(),
 }
 
 
@@ -218,16 +254,21 @@ class RunSpec:
     last_image: str | None
     sample: tuple[tuple[str, Any], ...]  # sorted (key, value) of fpkit.sample keywords
     labels: tuple[tuple[str, Any], ...] = ()  # axis values as written (e.g. seconds=5), for tables
+    methods: str = "[]"  # fpkit.methods.canonical JSON of the run's methods
     run_id: str = ""
 
     @property
     def kwargs(self) -> dict:
-        return dict(self.sample)
+        """Keywords for fpkit.sample (methods as their dicts, which fpkit.methods.resolve reads)."""
+        out = dict(self.sample)
+        if self.methods != "[]":
+            out["methods"] = json.loads(self.methods)
+        return out
 
     def to_dict(self) -> dict:
         return {"experiment": self.experiment, "model": self.model, "image": self.image,
                 "last_image": self.last_image, "prompt": self.prompt, "seed": self.seed,
-                **dict(self.labels), **self.kwargs}
+                **dict(self.labels), **dict(self.sample)}
 
 
 def expand(exp, only: dict | None = None) -> list[RunSpec]:
@@ -258,9 +299,14 @@ def _resolve(exp, point: dict, geom, model: str) -> RunSpec:
     if "num_sections" in point:
         labels["num_sections"] = point["num_sections"]
         sample["num_frames"] = point["num_sections"] * window_frames
+    methods = point.get("method", "[]")
+    if "method" in point:
+        from ..methods import label
+
+        labels["method"] = label(methods)
     return RunSpec(experiment=exp.name, model=model, image=point["image"], prompt=point["prompt"],
                    seed=point.get("seed", 0), last_image=point.get("last_image"),
-                   sample=tuple(sorted(sample.items())), labels=tuple(sorted(labels.items())))
+                   sample=tuple(sorted(sample.items())), labels=tuple(sorted(labels.items())), methods=methods)
 
 
 class Fingerprints:
@@ -280,9 +326,12 @@ class Fingerprints:
 
     def __call__(self, spec: RunSpec) -> dict:
         """Everything that determines the run's result: content, never names."""
-        return {**self.common, "model": self.models[spec.model], "image": self.images[spec.image],
-                "last_image": self.last_images.get(spec.last_image), "prompt": self.prompts[spec.prompt],
-                "seed": spec.seed, "sample": dict(spec.sample)}
+        out = {**self.common, "model": self.models[spec.model], "image": self.images[spec.image],
+               "last_image": self.last_images.get(spec.last_image), "prompt": self.prompts[spec.prompt],
+               "seed": spec.seed, "sample": dict(spec.sample)}
+        if spec.methods != "[]":  # (runs without methods keep the ids they had before methods existed)
+            out["methods"] = json.loads(spec.methods)
+        return out
 
     def run_id(self, spec: RunSpec) -> str:
         blob = json.dumps(self(spec), sort_keys=True, separators=(",", ":"))

@@ -47,6 +47,10 @@ class ModelKind:
                     prompt="The objects move slowly around the scene, smooth camera, high quality.",
                     image="builtin:discs")
 
+    def result_columns(self, image_spec: str, video) -> dict:
+        """Model-specific columns of a run's table row, from the decoded video in memory."""
+        return {}
+
     def load(self, name: str, dtype: str, offload, device, seed: int):
         import torch
 
@@ -108,6 +112,19 @@ class Toy(ModelKind):
         size = cfg.get("train", {}).get("frame_size", 64)
         return dict(height=size, width=size, latent_window_size=variant.get("latent_window_size", 4),
                     num_inference_steps=12, guidance_scale=1.0, prompt=PROMPT, image="toy:1000000000")
+
+    def result_columns(self, image_spec, video):
+        """Likeness to the world and the toy's drift measures, when the start image is a world clip
+        ("toy:<seed>"): computed on the in-memory video (an mp4 round trip blurs 64x64 frames)."""
+        if not (isinstance(image_spec, str) and image_spec.startswith("toy:")):
+            return {}
+        from fpkit.toy import TARGETS, compare_to_world, drift
+
+        seed = int(image_spec.split(":", 1)[1])
+        video = video.float().cpu()
+        world = compare_to_world(video, seed=seed)
+        return {"looks_like_world": world["looks_like_world"], **{f"world_{k}": world[k] for k in TARGETS},
+                **{f"world_{k}": v for k, v in drift(video, seed=seed).items()}}
 
     def load(self, name, dtype, offload, device, seed):
         from fpkit.toy import load_organism

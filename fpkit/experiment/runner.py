@@ -17,7 +17,7 @@ from ..pipelines import execution_device
 from .config import Experiment, ExperimentError, load_experiment
 from .grid import RESULT_FORMAT, Fingerprints, RunSpec, only_problems
 from .inputs import load_image
-from .models import load_model
+from .models import load_model, model_kind
 from .store import RunFolder, RunStore
 
 
@@ -174,6 +174,7 @@ class Runner:
                    "sections": result.trace.plan.num_sections, "layout": result.trace.plan.layout,
                    "sample_seconds": seconds}
             row.update(self.metrics(result, run, folder.metrics))
+            row.update(model_kind(run.model).result_columns(self.exp.inputs.image(run.image).spec, result.video))
             if self.on_result is not None:
                 row.update(self.on_result(run, result) or {})
             atomic_write(folder.row, _dumps(row))

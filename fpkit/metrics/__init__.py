@@ -16,7 +16,7 @@ from . import latent  # noqa: F401  isort: skip
 from .drift import end_frames, section_curves, start_end_contrast, summary, window_frames, windowed
 from .latent import latent_metrics
 from .perceptual import lpips_unavailable, lpips_weights_path
-from .stats import Interval, bootstrap_ci, paired_difference, summarize as summarize_ci
+from .stats import Interval, bootstrap_ci, paired_difference, paired_table, summarize as summarize_ci
 from .registry import REGISTRY, Metric, MetricUnavailable, get_metric, list_metrics, register
 from .video import PSNR_CAP_DB, compute
 
@@ -35,6 +35,7 @@ __all__ = [
     "lpips_unavailable",
     "lpips_weights_path",
     "paired_difference",
+    "paired_table",
     "register",
     "section_curves",
     "start_end_contrast",

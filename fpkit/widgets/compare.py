@@ -22,7 +22,10 @@ def _as_item(run, index: int):
     if hasattr(run, "video") and hasattr(run, "trace"):
         if run.video is None:
             raise ValueError(f"run {index} has no decoded video (output_type='latent')")
-        return f"{index}: {run.trace.settings.get('sampling_type', 'run')}", run.video, run.fps, None
+        settings = run.trace.settings
+        methods = " + ".join(m["name"] for m in settings.get("methods") or [])
+        label = settings.get("sampling_type", "run") + (f" + {methods}" if methods else "")
+        return f"{index}: {label}", run.video, run.fps, None
     if hasattr(run, "shape") and len(run.shape) == 4:
         return f"video {index}", run, 30, None
     raise TypeError(f"CompareRuns takes Runs, run folders or (T, 3, H, W) videos; item {index} is "

@@ -33,7 +33,8 @@ class SweepDashboard(View):
     """SweepDashboard(table_or_results_dir).
 
     Dropdowns pick the metric column, the x axis (among num_frames / seconds / latent_window_size /
-    flow_shift / num_inference_steps present), the colour field (default sampling_type) and a facet
+    flow_shift / num_inference_steps present), the colour field (default: method when the sweep has
+    several, else sampling_type) and a facet
     field; `query` filters rows (pandas DataFrame.query). Shows fpkit.plots.sweep_plot and the filtered
     table; "save figure" writes the current figure as PNG to the path in the text box."""
 
@@ -50,12 +51,14 @@ class SweepDashboard(View):
         xs = [c for c in X_FIELDS if c in table] or [c for c in fields if table[c].nunique() > 1] or fields
         varying = [c for c in xs if table[c].nunique() > 1]
         groups = [c for c in fields if 1 < table[c].nunique() < len(table) or c == "sampling_type"]
+        # colour by what the sweep compares: its methods when it has several, else the strategies
+        colour = next((c for c in ("method", "sampling_type") if c in groups and table[c].nunique() > 1),
+                      "sampling_type" if "sampling_type" in groups else NONE)
         default_metric = next((c for c in metric_cols if c.endswith("_drift")), metric_cols[0])
 
         self.metric = w.Dropdown(options=metric_cols, value=default_metric, description="metric")
         self.x = w.Dropdown(options=xs, value=(varying or xs)[0], description="x")
-        self.color = w.Dropdown(options=[NONE, *groups], value="sampling_type" if "sampling_type" in groups else NONE,
-                                description="colour")
+        self.color = w.Dropdown(options=[NONE, *groups], value=colour, description="colour")
         self.facet = w.Dropdown(options=[NONE, *groups], value=NONE, description="facet")
         self.query = w.Text(value="", placeholder="e.g. seed == 0 and num_frames > 60", description="filter",
                             continuous_update=False)
