@@ -49,7 +49,9 @@ def main() -> None:
     pipe = fpkit.tiny_pipeline(seed=0, latent_channels=16, transformer_kwargs=dict(
         num_attention_heads=args.heads, attention_head_dim=args.head_dim, num_layers=args.layers,
         num_single_layers=args.layers, rope_axes_dim=(8, 12, 12) if args.head_dim == 32 else (2, 2, 4)))
-    pipe.to(args.device, dtype=getattr(torch, args.dtype))
+    pipe.to(args.device)
+    if args.dtype != "float32":
+        pipe.to(dtype=getattr(torch, args.dtype))
     image = Image.fromarray((np.random.RandomState(0).rand(args.height, args.width, 3) * 255).astype("uint8"))
     kwargs = dict(image=image, prompt="a benchmark", height=args.height, width=args.width, num_frames=61,
                   latent_window_size=5, num_inference_steps=args.steps, sampling_type=args.sampling_type)
