@@ -156,9 +156,10 @@ def _with_history(context: Context, change: Callable[[torch.Tensor], torch.Tenso
 
 @torch.no_grad()
 def decode(pipe, latents: torch.Tensor) -> torch.Tensor:
-    """(B, C, T, h, w) latents -> (B, 3, T', H, W) pixels in [-1, 1] with the pipeline's VAE."""
-    vae = pipe.vae
-    return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0].float()
+    """(B, C, T, h, w) latents -> (B, 3, T', H, W) float32 pixels in [-1, 1] (the sampler's decode)."""
+    from .sampler import vae_decode
+
+    return vae_decode(pipe, latents).float()
 
 
 @torch.no_grad()
@@ -311,8 +312,8 @@ class RepeatedI2V(Method):
         from .sampler import context_inputs
 
         a, b = state.section.window
-        known = lambda p: bool(context.canvas[:, :, p].any())  # generated frames are never all zero
-        frame = a - 1 if a - 1 > 0 and known(a - 1) else b if b < state.plan.num_latents and known(b) else None
+        known = {p for s in state.plan.sections[:state.section.order] for p in range(*s.window)}  # generated
+        frame = a - 1 if a - 1 in known else b if b in known else None
         if frame is None:  # nothing generated next to it (the first section): the user's image stays
             return context
         canvas = torch.zeros_like(context.canvas)

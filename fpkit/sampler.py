@@ -175,6 +175,12 @@ class _Clock:
         return {k: b - a for k, (a, b) in self.marks.items()}
 
 
+def vae_decode(pipe, latents: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, h, w) latents -> (B, 3, T', H, W) pixels in [-1, 1], in the VAE's dtype."""
+    vae = pipe.vae
+    return vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+
+
 def cross_fade(history: torch.Tensor, current: torch.Tensor, overlap: int) -> torch.Tensor:
     """Join two decoded chunks (B, 3, T, H, W) along time with a linear cross-fade over `overlap`
     frames: the pipeline's own join (diffusers' private `_soft_append`, the same arithmetic)."""
@@ -557,8 +563,7 @@ def _decode(state: _Sampling) -> tuple[torch.Tensor, Any]:
     overlap = (plan.latent_window_size - 1) * vae_t + 1
     video = None
     for chunk in planning.decode_chunks(plan, state.args["decode"]):
-        current = pipe.vae.decode(canvas[:, :, chunk.start:chunk.stop].to(pipe.vae.dtype)
-                                  / pipe.vae.config.scaling_factor, return_dict=False)[0]
+        current = vae_decode(pipe, canvas[:, :, chunk.start:chunk.stop])
         if chunk.side == "init":
             video = current
         elif chunk.side == "before":
