@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ import torch
 from PIL import Image
 
 import fpkit
+from common import NoOp, bench_pipeline, interleaved, ratio_lines
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,16 +38,6 @@ def import_revision(rev: str, folder: Path):
     return importlib.import_module(name)
 
 
-class _NoOp(fpkit.methods.Method):
-    name = "bench_no_op_rev"
-
-    def step_model_output(self, output, state):
-        return output
-
-    def step_latents(self, latents, state):
-        return latents
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rev", required=True)
@@ -56,9 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         old = import_revision(args.rev, Path(tmp))
-        pipe = fpkit.tiny_pipeline(seed=0, latent_channels=16, transformer_kwargs=dict(
-            num_attention_heads=4, attention_head_dim=32, num_layers=2, num_single_layers=2,
-            rope_axes_dim=(8, 12, 12)))
+        pipe = bench_pipeline()
         image = Image.fromarray((np.random.RandomState(0).rand(64, 96, 3) * 255).astype("uint8"))
         kwargs = dict(image=image, prompt="a benchmark", height=64, width=96, num_frames=61, latent_window_size=5,
                       num_inference_steps=4, sampling_type="inverted_anti_drifting", record="sections")
@@ -66,23 +53,14 @@ def main() -> None:
         configs = {
             f"fpkit at {args.rev}": lambda: old.sample(pipe, **kwargs, generator=g()),
             "fpkit now": lambda: fpkit.sample(pipe, **kwargs, generator=g()),
-            "fpkit now, no-op method": lambda: fpkit.sample(pipe, **kwargs, generator=g(), methods=[_NoOp()]),
+            "fpkit now, no-op method": lambda: fpkit.sample(pipe, **kwargs, generator=g(), methods=[NoOp()]),
         }
-        videos = [fn().video for fn in configs.values()]  # warm-up, and the same video from each
+        videos = [fn().video for fn in configs.values()]
         assert all(torch.equal(videos[0], v) for v in videos[1:]), "the samplers disagree"
-        times: dict[str, list[float]] = {name: [] for name in configs}
-        for _ in range(args.repeats):
-            for name, fn in configs.items():
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
-    base = statistics.median(times[f"fpkit at {args.rev}"])
+        times = interleaved(configs, args.repeats)
     print(f"inverted, 4 sections x 4 steps, 64x96, record=sections, {args.repeats} interleaved repeats; "
           "videos bit-identical")
-    print(f"{'configuration':<28} {'median s':>9} {'ratio':>7}")
-    for name, values in times.items():
-        med = statistics.median(values)
-        print(f"{name:<28} {med:9.3f} {med / base:7.3f}")
+    print("\n".join(ratio_lines(times, f"fpkit at {args.rev}")))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,9 @@ Run: `python benchmarks/bench_methods.py [--sections 12] [--repeats 5]`.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+from common import interleaved, ratio_lines
 
 METHODS = {
     "none": [],
@@ -47,21 +46,10 @@ def main() -> None:
     def call(methods):
         return generate(pipe, seed, num_sections=args.sections, methods=methods)
 
-    for methods in METHODS.values():  # warm-up
-        call(methods)
-    times: dict[str, list[float]] = {name: [] for name in METHODS}
-    for _ in range(args.repeats):
-        for name, methods in METHODS.items():  # interleaved: machine noise hits every method alike
-            t0 = time.perf_counter()
-            call(methods)
-            times[name].append(time.perf_counter() - t0)
-    base = statistics.median(times["none"])
+    times = interleaved({name: (lambda m=m: call(m)) for name, m in METHODS.items()}, args.repeats)
     print(f"toy f1, vanilla, {args.sections} sections x 12 steps, {args.repeats} interleaved repeats, "
           f"{torch.get_num_threads()} threads")
-    print(f"{'method':<36} {'median s':>9} {'ratio':>7}")
-    for name, values in times.items():
-        med = statistics.median(values)
-        print(f"{name:<36} {med:9.3f} {med / base:7.3f}")
+    print("\n".join(ratio_lines(times, "none", width=36)))
 
 
 if __name__ == "__main__":
