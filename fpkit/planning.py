@@ -212,6 +212,7 @@ class Plan:
     has_last_image: bool
     sections: tuple[SectionPlan, ...]
     decode: tuple[DecodeChunk, ...]
+    keyframes: tuple[int, ...] = ()  # canvas positions of user-pinned latents (strategy "keyframes")
 
     @property
     def num_sections(self) -> int:
@@ -260,6 +261,7 @@ class Plan:
             "has_last_image": self.has_last_image,
             "sections": [s.to_dict() for s in self.sections],
             "decode": [c.to_dict() for c in self.decode],
+            "keyframes": list(self.keyframes),
         }
 
     @classmethod
@@ -273,6 +275,7 @@ class Plan:
             has_last_image=d["has_last_image"],
             sections=tuple(SectionPlan.from_dict(s) for s in d["sections"]),
             decode=tuple(DecodeChunk(**c) for c in d["decode"]),
+            keyframes=tuple(d.get("keyframes", ())),
         )
 
     def __str__(self) -> str:
@@ -355,6 +358,7 @@ class _Geometry:
     patch_size: int
     history: HistorySpec
     has_last_image: bool
+    keyframes: tuple[int, ...] = ()  # canvas positions the user pins (strategy "keyframes")
 
     @property
     def num_latents(self) -> int:
@@ -472,27 +476,62 @@ def _anti_drifting(g: _Geometry) -> list[SectionPlan]:
     for k, t in enumerate(order):
         ws, we = g.window(t)
         pad = paddings[n - 1 - t] * g.lws
-        window_rope = 1 + pad
-        has_past = t > 0 and (ws - 1) in known
-        after = sorted(p for p in known if p >= we)[: h.total]
-        jump = (after[0] - we) if after else 0
-        future = after + [None] * (h.total - len(after))
-        future_rope = window_rope + g.lws + jump
-        # RoPE keeps true distances inside the future block; zeros continue after the last real frame.
-        slots = [
-            g.slot("anchor", "k1", [0], [0]),
-            g.slot("gap", "", range(1, window_rope - int(has_past)), []),
-        ]
-        if has_past:
-            slots.append(g.slot("history", "k1", [window_rope - 1], [ws - 1], "past"))
-        slots.append(g.slot("noisy", "k1", range(window_rope, window_rope + g.lws), range(ws, we)))
-        if jump:
-            slots.append(g.slot("gap", "", range(window_rope + g.lws, future_rope), []))
-        for slot in _future_slots(g, future_rope, future):
-            rope = tuple(future_rope + (p - we - jump) if p is not None else r
-                         for p, r in zip(slot.sources, slot.rope))
-            slots.append(Slot(slot.kind, slot.compression, rope, slot.sources, slot.tokens, slot.side))
+        slots = _fill_slots(g, t, known, pad)
         sections.append(SectionPlan("anti_drifting", k, t, n, (ws, we), tuple(slots), padding=pad // g.lws))
+        known.update(range(ws, we))
+    return sections
+
+
+def _fill_slots(g: _Geometry, t: int, known: set[int], pad: int) -> list[Slot]:
+    """Anti-drifting's context for window `t`: start anchor | gap | the known frame just before the
+    window (past 1x) | window | the nearest known frames after it at their true distances (future)."""
+    h = g.history
+    ws, we = g.window(t)
+    window_rope = 1 + pad
+    has_past = t > 0 and (ws - 1) in known
+    after = sorted(p for p in known if p >= we)[: h.total]
+    jump = (after[0] - we) if after else 0
+    future = after + [None] * (h.total - len(after))
+    future_rope = window_rope + g.lws + jump
+    # RoPE keeps true distances inside the future block; zeros continue after the last real frame.
+    slots = [
+        g.slot("anchor", "k1", [0], [0]),
+        g.slot("gap", "", range(1, window_rope - int(has_past)), []),
+    ]
+    if has_past:
+        slots.append(g.slot("history", "k1", [window_rope - 1], [ws - 1], "past"))
+    slots.append(g.slot("noisy", "k1", range(window_rope, window_rope + g.lws), range(ws, we)))
+    if jump:
+        slots.append(g.slot("gap", "", range(window_rope + g.lws, future_rope), []))
+    for slot in _future_slots(g, future_rope, future):
+        rope = tuple(future_rope + (p - we - jump) if p is not None else r
+                     for p, r in zip(slot.sources, slot.rope))
+        slots.append(Slot(slot.kind, slot.compression, rope, slot.sources, slot.tokens, slot.side))
+    return slots
+
+
+@register_strategy("keyframes", layout="bidirectional", takes_last_image=True)
+def _keyframes(g: _Geometry) -> list[SectionPlan]:
+    """Multi-endpoint planned sampling (paper Fig. 2d; a "timeline of images"): the user pins latent
+    frames at given canvas positions (`plan(..., keyframes=...)`); the sections holding them are
+    generated first, in temporal order (the sampler keeps each pinned frame on its keyframe while
+    denoising, by replacement), then the end section, then the rest forward, each with the
+    anti-drifting context from both sides: the known frame before the window, the nearest known
+    frames after it (keyframes, generated sections, the last image) at their true distances."""
+    n, end = g.num_sections, g.num_latents
+    paddings = latent_paddings(n, g.history.padding)
+    holding = sorted({(p - 1) // g.lws for p in g.keyframes})
+    order = holding + ([n - 1] if n - 1 not in holding else [])
+    order += [t for t in range(n) if t not in order]
+    known = {0, *g.keyframes} | ({end} if g.has_last_image else set())
+    sections = []
+    for k, t in enumerate(order):
+        ws, we = g.window(t)
+        pad = paddings[n - 1 - t] * g.lws
+        pinned = known & set(range(ws, we))
+        known_outside = known - pinned
+        slots = _fill_slots(g, t, known_outside, pad)
+        sections.append(SectionPlan("keyframes", k, t, n, (ws, we), tuple(slots), padding=pad // g.lws))
         known.update(range(ws, we))
     return sections
 
@@ -541,8 +580,10 @@ def plan(
     patch_size: int = 2,
     history: HistorySpec | None = None,
     has_last_image: bool = False,
+    keyframes: tuple[int, ...] = (),
 ) -> Plan:
-    """Plan a run. `latent_size` = (height, width) of the latent frames (pixels / VAE factor)."""
+    """Plan a run. `latent_size` = (height, width) of the latent frames (pixels / VAE factor);
+    `keyframes`: canvas positions (1 .. num_latents - 1) of user-pinned latents, strategy "keyframes"."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown sampling strategy {strategy!r}; known: {sorted(STRATEGIES)}")
     for name, value, low in (("num_sections", num_sections, 1), ("latent_window_size", latent_window_size, 1),
@@ -554,9 +595,10 @@ def plan(
     if has_last_image and not STRATEGY_TAKES_LAST_IMAGE[strategy]:
         takes = sorted(k for k, v in STRATEGY_TAKES_LAST_IMAGE.items() if v)
         raise ValueError(f"sampling type {strategy!r} does not take a last_image; use one of {takes}")
+    keyframes = check_keyframes(strategy, keyframes, 1 + num_sections * latent_window_size)
     history = history or HistorySpec()
     geometry = _Geometry(num_sections, latent_window_size, tuple(int(v) for v in latent_size),
-                         patch_size, history, has_last_image)
+                         patch_size, history, has_last_image, keyframes)
     sections = STRATEGIES[strategy](geometry)
     return Plan(
         strategy=strategy,
@@ -567,7 +609,27 @@ def plan(
         has_last_image=has_last_image,
         sections=tuple(sections),
         decode=_decode_chunks(strategy, sections, latent_window_size),
+        keyframes=keyframes,
     )
+
+
+def check_keyframes(strategy: str, keyframes, num_latents: int) -> tuple[int, ...]:
+    """Sorted canvas positions, or ValueError naming the bad value: only strategy "keyframes" takes
+    them (and needs at least one); each an int in [1, num_latents - 1], no repeats."""
+    keyframes = tuple(keyframes or ())
+    if strategy != "keyframes":
+        if keyframes:
+            raise ValueError(f"keyframes are for sampling type 'keyframes', not {strategy!r}; got {keyframes!r}")
+        return ()
+    if not keyframes:
+        raise ValueError("sampling type 'keyframes' needs at least one keyframe position")
+    for p in keyframes:
+        if not isinstance(p, int) or isinstance(p, bool) or not 1 <= p <= num_latents - 1:
+            raise ValueError(f"keyframe position must be an int in [1, {num_latents - 1}] (latent frames "
+                             f"after the start image), got {p!r}")
+    if len(set(keyframes)) != len(keyframes):
+        raise ValueError(f"keyframe positions repeat: {keyframes!r}")
+    return tuple(sorted(keyframes))
 
 
 def num_sections_for(num_frames: int, latent_window_size: int, temporal_compression: int = 4) -> int:

@@ -269,6 +269,7 @@ def sample(
     record_dtype: torch.dtype = torch.float16, record_every: int = 1, history: planning.HistorySpec | None = None,
     latents: torch.Tensor | None = None, image_embeds: torch.Tensor | None = None, methods=(),
     decode: str | None = None, observers: tuple[Callable, ...] = (), fps: int = 30,
+    keyframes: dict | None = None,
 ) -> Run:
     """Sample like `pipe(...)` and return a Run (video, latents, trace).
 
@@ -285,7 +286,10 @@ def sample(
     for this call only (`fpkit.methods`: instances, names or {"name": ..., **params}); `decode`: the
     decode policy (None = the pipeline's per-strategy chunks and cross-fades, "forward" = forward
     chunks for every strategy, "whole" = one decode of the whole latent video); `observers`:
-    callables that receive every event, as copies (they observe, they cannot change the run).
+    callables that receive every event, as copies (they observe, they cannot change the run);
+    `keyframes`: {pixel frame: image} for sampling_type="keyframes" (a timeline of images: frame f
+    pins latent frame ceil(f / vae_temporal_compression), encoded from the single image like the
+    last image; the video passes through each pinned latent exactly).
     """
     args = dict(locals())
     setup = _validate(args)
@@ -329,6 +333,7 @@ class _Setup:
     record: str
     prompt_template: Any
     tensor_inputs: list[str]
+    keyframes: dict[int, Any]  # canvas position -> image
 
 
 def _validate(a: dict) -> _Setup:
@@ -366,8 +371,10 @@ def _validate(a: dict) -> _Setup:
     vae_t, vae_s = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
     num_sections = planning.num_sections_for(a["num_frames"], a["latent_window_size"], vae_t)
     h, w = a["height"] // vae_s, a["width"] // vae_s
+    keyframes = keyframe_positions(a["keyframes"], sampling_type, num_sections * a["latent_window_size"] * vae_t,
+                                   vae_t)
     the_plan = planning.plan(sampling_type, num_sections, a["latent_window_size"], (h, w),
-                             pipe.transformer.config.patch_size, history, has_last)
+                             pipe.transformer.config.patch_size, history, has_last, tuple(keyframes))
     noise = a["latents"]
     if noise is not None and (noise.ndim != 5 or tuple(noise.shape[2:]) != (the_plan.num_latents - 1, h, w)):
         raise ValueError(f"latents must be (B, C, {the_plan.num_latents - 1}, {h}, {w}) noise for all "
@@ -375,7 +382,29 @@ def _validate(a: dict) -> _Setup:
     for method in methods:
         method.check(pipe, the_plan)
     warn_if_mismatched(pipe, sampling_type)
-    return _Setup(the_plan, schedules, methods, record, template, list(tensor_inputs))
+    return _Setup(the_plan, schedules, methods, record, template, list(tensor_inputs), keyframes)
+
+
+def keyframe_positions(keyframes, sampling_type: str, last_frame: int, vae_t: int) -> dict[int, Any]:
+    """{pixel frame: image} -> {canvas position: image}, or ValueError naming the bad frame."""
+    if keyframes is None:
+        keyframes = {}
+    if not isinstance(keyframes, dict):
+        raise ValueError(f"keyframes must be a dict {{pixel frame: image}}, got {type(keyframes).__name__}")
+    out: dict[int, Any] = {}
+    for frame, image in keyframes.items():
+        if not isinstance(frame, int) or isinstance(frame, bool) or not 1 <= frame <= last_frame:
+            raise ValueError(f"keyframe frame must be an int in [1, {last_frame}] (frames after the start "
+                             f"image of this video), got {frame!r}")
+        if image is None:
+            raise ValueError(f"keyframe at frame {frame} has no image")
+        position = -(-frame // vae_t)
+        if position in out:
+            raise ValueError(f"keyframes at frames {sorted(f for f in keyframes if -(-f // vae_t) == position)} "
+                             f"fall in the same latent frame {position} (one keyframe per {vae_t} frames)")
+        out[position] = image
+    planning.check_keyframes(sampling_type, tuple(out), last_frame // vae_t + 1)
+    return out
 
 
 @dataclass
@@ -394,6 +423,7 @@ class Conditioning:
     last_image_latents: torch.Tensor | None
     batch_size: int
     device: torch.device
+    keyframe_latents: dict[int, torch.Tensor] = dataclasses.field(default_factory=dict)  # position -> (B, C, 1, h, w)
 
 
 def _encode(pipe, setup: _Setup, a: dict) -> Conditioning:
@@ -431,10 +461,14 @@ def _encode(pipe, setup: _Setup, a: dict) -> Conditioning:
                                                   generator=generator)
     elif last_latents is not None:
         last_latents = last_latents.to(device=device, dtype=torch.float32)
+    keyframe_latents = {
+        p: pipe.prepare_image_latents(pipe.video_processor.preprocess(img, height, width), dtype=torch.float32,
+                                      device=device, generator=generator)
+        for p, img in sorted(setup.keyframes.items())}
     guidance = torch.tensor([a["guidance_scale"]] * batch_size, dtype=dtype, device=device) * 1000.0
     return Conditioning(embeds.to(dtype), mask.to(dtype), pooled.to(dtype), negative, a["true_cfg_scale"],
                         image_embeds.to(device=device, dtype=dtype), guidance, image, image_latents, last_latents,
-                        batch_size, torch.device(device))
+                        batch_size, torch.device(device), keyframe_latents)
 
 
 class _Sampling:
@@ -449,6 +483,8 @@ class _Sampling:
         self.sites = Sites(setup.methods)
         self.canvas = make_canvas(self.plan, cond.image_latents, cond.last_image_latents,
                                   pipe.transformer.config.in_channels)
+        for position, latent in cond.keyframe_latents.items():
+            self.canvas[:, :, position:position + 1] = latent
         self.clock = _Clock(cond.device)
         self.latent_sections: list[torch.Tensor] = []
         self.dtype = pipe.transformer.dtype
@@ -472,7 +508,7 @@ class _Sampling:
             vae_temporal_compression=vae_t, vae_spatial_compression=self.pipe.vae_scale_factor_spatial,
             fps=a["fps"], transformer_dtype=str(self.dtype), device=str(c.device),
             prompt=a["prompt"] if isinstance(a["prompt"], (str, list)) else None,
-            methods=self.sites.describe())
+            methods=self.sites.describe(), keyframes=list(p.keyframes))
 
     def predict(self, x: torch.Tensor, t: torch.Tensor, inputs: dict) -> torch.Tensor:
         """The guided velocity prediction (true CFG when a negative prompt is given), float32."""
@@ -526,11 +562,13 @@ def _sample_section(state: _Sampling, section: planning.SectionPlan, progress) -
                      generator=state.args["generator"])
     context = Context(context_inputs(state.canvas, section, state.dtype), state.canvas, section, state.dtype)
     x = state.noise(section)
+    pins = _Pins(state, section)
     if sites.any("section.context"):
         context = sites("section.context", context, site)
     site.context = context
     if sites.any("section.noise"):
         x = sites("section.noise", x, site)
+    x = pins.start(x)
     scheduler, schedule = state.setup.schedules.setup(state.noisy_tokens, state.cond.device)
     timesteps = scheduler.timesteps
     pipe._num_timesteps = len(timesteps)
@@ -545,7 +583,8 @@ def _sample_section(state: _Sampling, section: planning.SectionPlan, progress) -
             site.predict = lambda sample, inputs, t=t: state.predict(sample, t, inputs)
             model_output = sites("step.model_output", model_output, site)
         x_in = x
-        x = state.callback(i, t, scheduler.step(model_output, t, x, return_dict=False)[0])
+        x = pins(scheduler.step(model_output, t, x, return_dict=False)[0], schedule.sigmas[i + 1])
+        x = state.callback(i, t, x)
         if sites.any("step.latents"):
             site.step, site.sigma, site.timestep, site.sample = i, schedule.sigmas[i], t, x_in
             x = sites("step.latents", x, site)
@@ -554,6 +593,32 @@ def _sample_section(state: _Sampling, section: planning.SectionPlan, progress) -
     if sites.any("section.latents"):
         x = sites("section.latents", x, site)
     return x
+
+
+class _Pins:
+    """Keyframes inside a window, held by replacement: after every solver step the pinned frames are
+    set to the flow-matching interpolation (1 - sigma) z + sigma * eps of their keyframe latent z and
+    the window's initial noise eps at the step's new sigma, so the finished window (sigma 0) holds z
+    exactly and the other frames are denoised around it. A no-op for windows without keyframes."""
+
+    def __init__(self, state: _Sampling, section: planning.SectionPlan):
+        ws, we = section.window
+        self.items = [(p - ws, z) for p, z in state.cond.keyframe_latents.items() if ws <= p < we]
+        self.noise = None
+
+    def __call__(self, x: torch.Tensor, sigma_next: float) -> torch.Tensor:
+        if not self.items:
+            return x
+        if self.noise is None:
+            raise RuntimeError("_Pins.start must see the initial noise first")
+        x = x.clone()
+        for i, z in self.items:
+            x[:, :, i:i + 1] = (1 - sigma_next) * z.to(x) + sigma_next * self.noise[:, :, i:i + 1]
+        return x
+
+    def start(self, noise: torch.Tensor) -> torch.Tensor:
+        self.noise = noise.clone() if self.items else None
+        return noise
 
 
 def _decode(state: _Sampling) -> tuple[torch.Tensor, Any]:

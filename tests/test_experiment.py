@@ -430,3 +430,36 @@ def test_methods_are_a_grid_axis_in_the_run_id_and_the_table(tmp_path):
 def test_bad_method_values_are_named_before_anything_loads(value, match):
     with pytest.raises(ExperimentError, match=match):
         parse_experiment(smoke_dict(grid={"method": [value]}))
+
+
+def test_keyframes_are_a_grid_axis_with_specs_by_content(tmp_path):
+    """[fixed] sampling_type = "keyframes" with [grid] keyframes = [{24 = "builtin:checker"}, ...]: the
+    images' content is part of the run id; a run passes through its keyframe (pinned latent)."""
+    inputs = {"images": {"discs": "builtin:discs"}, "prompts": {"a": "a red ball"}}
+    fixed = {"height": 32, "width": 48, "latent_window_size": 3, "num_sections": 2, "num_inference_steps": 1,
+             "sampling_type": "keyframes"}
+    grid = {"keyframes": [{"12": "builtin:checker"}, {"12": "builtin:gradient", "24": "builtin:checker"}],
+            "seed": [0]}
+    exp = parse_experiment(smoke_dict(inputs=inputs, fixed=fixed, grid=grid))
+    runs = exp.runs()
+    assert [json.loads(dict(r.labels)["keyframes"]) for r in runs] == [
+        {"12": "builtin:checker"}, {"12": "builtin:gradient", "24": "builtin:checker"}]
+    assert len({r.run_id for r in runs}) == 2
+    table = Runner(exp, tmp_path, progress=False).run()
+    assert len(table) == 2 and set(table["keyframes"]) == {r.keyframes for r in runs}
+    trace = fpkit.Trace.load(tmp_path / "runs" / runs[1].run_id / "trace")
+    assert trace.plan.keyframes == (3, 6)  # pixel frames 12, 24 -> latents ceil(f / 4)
+
+
+@pytest.mark.parametrize("fixed, grid, match", [
+    ({"sampling_type": "keyframes"}, {"seed": [0]}, r"sampling_type = 'keyframes': needs keyframes"),
+    ({"sampling_type": "vanilla"}, {"keyframes": [{"12": "builtin:checker"}]},
+     r"sampling_type = 'vanilla': keyframes = .* are for sampling_type 'keyframes' only"),
+    ({"sampling_type": "keyframes"}, {"keyframes": [{"0": "builtin:checker"}]}, r"\[grid\] keyframes = .*frames >= 1"),
+    ({"sampling_type": "keyframes"}, {"keyframes": [{"12": "builtin:nope"}]}, r"unknown built-in image"),
+    ({"sampling_type": "keyframes"}, {"keyframes": [{"12": "clip"}]}, r"'clip' needs a toy start image"),
+])
+def test_bad_keyframes_are_named_before_anything_loads(fixed, grid, match):
+    base = {"height": 32, "width": 48, "latent_window_size": 3, "num_sections": 2, "num_inference_steps": 1}
+    with pytest.raises(ExperimentError, match=match):
+        parse_experiment(smoke_dict(fixed={**base, **fixed}, grid=grid))

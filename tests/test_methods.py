@@ -117,8 +117,9 @@ def test_nothing_stays_installed(tiny_pipe, image, plain):
 
 def test_methods_compose_with_every_sampling_type(tiny_pipe, image, last_image):
     for st in fpkit.planning.STRATEGIES:
+        keyframes = {5: last_image} if st == "keyframes" else None
         run = fpkit.sample(tiny_pipe, **base_kwargs(image, **KW, sampling_type=st), generator=gen(0),
-                           methods=[M.AnchorOnly(), M.LatentStats(), "history_noise"])
+                           methods=[M.AnchorOnly(), M.LatentStats(), "history_noise"], keyframes=keyframes)
         assert run.video.shape[0] == run.trace.plan.num_frames(4)
         assert [m["name"] for m in run.trace.settings["methods"]] == ["anchor_only", "latent_stats", "history_noise"]
 

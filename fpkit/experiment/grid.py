@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from .. import planning
@@ -28,7 +29,7 @@ SAMPLE_KEYS = (
     "guidance_scale", "negative_prompt", "max_sequence_length", "sampling_type", "flow_shift", "solver",
 )
 # Experiment-level axes: inputs by name, the seed, and lengths in other units.
-RUN_KEYS = ("image", "last_image", "prompt", "seed", "seconds", "num_sections", "method")
+RUN_KEYS = ("image", "last_image", "prompt", "seed", "seconds", "num_sections", "method", "keyframes")
 AXIS_KEYS = SAMPLE_KEYS + RUN_KEYS
 LENGTH_KEYS = ("num_frames", "seconds", "num_sections")
 INPUT_AXES = {"image": "images", "last_image": "last_images", "prompt": "prompts"}
@@ -78,6 +79,47 @@ class MethodRule(Rule):
         return BAD
 
 
+def _keyframes_normal(value) -> str:
+    """{frame: spec} (TOML keys are strings) -> canonical JSON, frames as sorted decimal strings."""
+    if isinstance(value, str):  # already normal (normal forms are re-checked)
+        value = json.loads(value)
+    items = sorted((int(k), v) for k, v in value.items())
+    return json.dumps({str(k): v for k, v in items}, separators=(",", ":"))
+
+
+def _keyframes_ok(value) -> bool:
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    if not isinstance(value, dict) or not value:
+        return False
+    for frame, spec in value.items():
+        frame = str(frame)
+        if not frame.isdigit() or int(frame) < 1 or not isinstance(spec, str) or not spec:
+            return False
+    return True
+
+
+KEYFRAMES_RULE = Rule("a table {frame = image spec} with frames >= 1 (pixel frames of the video) and specs "
+                      "'clip' (the run's own toy clip at that frame: image toy:<seed>), 'toy:<seed>@<frame>', "
+                      "'builtin:<name>' or an image file", _keyframes_ok, _keyframes_normal)
+
+
+def keyframe_specs(keyframes_json: str, image_spec: str) -> dict[int, str]:
+    """A run's keyframes as {pixel frame: image spec}, 'clip' resolved against its toy start image."""
+    out = {}
+    for frame, spec in json.loads(keyframes_json).items():
+        if spec == "clip":
+            seed = image_spec.split(":", 1)[1] if image_spec.startswith("toy:") else ""
+            if not seed.isdigit():
+                raise ValueError(f"keyframe {frame} = 'clip' needs a toy start image (toy:<seed>), got {image_spec!r}")
+            spec = f"toy:{seed}@{frame}"
+        out[int(frame)] = spec
+    return out
+
+
 AXIS_RULES: dict[str, Rule] = {
     "height": integer(1), "width": integer(1), "num_frames": integer(1), "latent_window_size": integer(1),
     "num_inference_steps": integer(1),
@@ -88,6 +130,7 @@ AXIS_RULES: dict[str, Rule] = {
     "seed": integer(0, 2 ** 63 - 1), "seconds": number(0, inclusive=False), "num_sections": integer(1),
     "image": text(nonempty=True), "last_image": text(nonempty=True), "prompt": text(nonempty=True),
     "method": MethodRule(),
+    "keyframes": KEYFRAMES_RULE,
 }
 
 
@@ -183,6 +226,7 @@ def axis_problems(exp) -> list[str]:
             if not planning.STRATEGY_TAKES_LAST_IMAGE[st or DEFAULT_SAMPLING_TYPE]:
                 problems.append(f"{where('sampling_type')} = {st!r} does not take a last_image (last_image = "
                                 f"{list(values('last_image'))}); use one of {takes} or drop last_image")
+    problems += _keyframe_problems(exp, types, values, where)
     if "seconds" in grid:
         for model, geom in geometries.items():
             for lws in values("latent_window_size", (9,)):
@@ -193,6 +237,30 @@ def axis_problems(exp) -> list[str]:
                         problems.append(f"[grid] seconds = {sections[n]:g} and {s:g} give the same length ({n} "
                                         f"sections at latent_window_size={lws}, fps={exp.fps}); keep one")
                     sections.setdefault(n, s)
+    return problems
+
+
+def _keyframe_problems(exp, types, values, where) -> list[str]:
+    """Keyframes go with sampling type "keyframes" and back; every spec must load."""
+    from .inputs import image_input
+
+    problems = []
+    keyframes = values("keyframes", ())
+    for st in types:
+        if (st == "keyframes") != bool(keyframes):
+            problems.append(f"{where('sampling_type')} = {st!r}: " + (
+                "needs keyframes (a [fixed] or [grid] keyframes table {frame = image spec})" if st == "keyframes"
+                else f"keyframes = {_show(list(keyframes))} are for sampling_type 'keyframes' only"))
+    image_specs = [exp.inputs.image(name).spec for name in values("image", tuple(i.name for i in exp.inputs.images))
+                   if name in {i.name for i in exp.inputs.images}]
+    for table in keyframes:
+        for image_spec in image_specs:
+            try:
+                for spec in keyframe_specs(table, image_spec).values():
+                    image_input("keyframe", spec, Path(exp.base_dir))
+            except ValueError as err:
+                problems.append(f"{where('keyframes')} = {table}: {err}")
+                break
     return problems
 
 
@@ -255,6 +323,7 @@ class RunSpec:
     sample: tuple[tuple[str, Any], ...]  # sorted (key, value) of fpkit.sample keywords
     labels: tuple[tuple[str, Any], ...] = ()  # axis values as written (e.g. seconds=5), for tables
     methods: str = "[]"  # fpkit.methods.canonical JSON of the run's methods
+    keyframes: str = "{}"  # canonical JSON {pixel frame: image spec} (sampling type "keyframes")
     run_id: str = ""
 
     @property
@@ -300,13 +369,17 @@ def _resolve(exp, point: dict, geom, model: str) -> RunSpec:
         labels["num_sections"] = point["num_sections"]
         sample["num_frames"] = point["num_sections"] * window_frames
     methods = point.get("method", "[]")
+    keyframes = point.get("keyframes", "{}")
+    if "keyframes" in point:
+        labels["keyframes"] = keyframes
     if "method" in point:
         from ..methods import label
 
         labels["method"] = label(methods)
     return RunSpec(experiment=exp.name, model=model, image=point["image"], prompt=point["prompt"],
                    seed=point.get("seed", 0), last_image=point.get("last_image"),
-                   sample=tuple(sorted(sample.items())), labels=tuple(sorted(labels.items())), methods=methods)
+                   sample=tuple(sorted(sample.items())), labels=tuple(sorted(labels.items())), methods=methods,
+                   keyframes=keyframes)
 
 
 class Fingerprints:
@@ -331,6 +404,12 @@ class Fingerprints:
                "seed": spec.seed, "sample": dict(spec.sample)}
         if spec.methods != "[]":  # (runs without methods keep the ids they had before methods existed)
             out["methods"] = json.loads(spec.methods)
+        if spec.keyframes != "{}":  # content, as for images
+            from .inputs import image_input
+
+            image_spec = self.exp.inputs.image(spec.image).spec
+            out["keyframes"] = {str(f): image_input("keyframe", s, Path(self.exp.base_dir)).digest
+                                for f, s in keyframe_specs(spec.keyframes, image_spec).items()}
         return out
 
     def run_id(self, spec: RunSpec) -> str:

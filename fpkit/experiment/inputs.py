@@ -1,4 +1,4 @@
-"""Experiment inputs: image specs (`builtin:<name>`, `toy:<seed>`, a file) checked, loaded and
+"""Experiment inputs: image specs (`builtin:<name>`, `toy:<seed>[@<frame>]`, a file) checked, loaded and
 fingerprinted by content, so a changed file behind the same name makes a new run id."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BUILTIN_IMAGES = ("gradient", "checker", "discs")
-SPEC_FORMS = "'builtin:<gradient|checker|discs>', 'toy:<seed>' or an image file path"
+SPEC_FORMS = "'builtin:<gradient|checker|discs>', 'toy:<seed>', 'toy:<seed>@<frame>' or an image file path"
 
 
 def builtin_image(name: str, height: int = 256, width: int = 256):
@@ -35,15 +35,18 @@ def builtin_image(name: str, height: int = 256, width: int = 256):
 
 
 def load_image(spec: str, base: Path, height: int, width: int):
-    """A PIL image from `builtin:<name>`, `toy:<seed>` (a start frame of the toy world) or a file path."""
+    """A PIL image from `builtin:<name>`, `toy:<seed>` (a start frame of the toy world), `toy:<seed>@<frame>`
+    (frame `frame` of that clip: a keyframe from the world's own continuation) or a file path."""
     from PIL import Image
 
     if spec.startswith("builtin:"):
         return builtin_image(spec.split(":", 1)[1], height, width)
     if spec.startswith("toy:"):
-        from fpkit.toy.world import start_image
+        from fpkit.toy.world import render_clip
 
-        return start_image(int(spec.split(":", 1)[1])).resize((width, height))
+        seed, _, frame = spec.split(":", 1)[1].partition("@")
+        frame = int(frame or 0)
+        return render_clip(int(seed), frame + 1).image(frame).resize((width, height))
     return Image.open(Path(base) / spec).convert("RGB")
 
 
@@ -66,9 +69,9 @@ def image_input(name: str, spec, base: Path) -> ImageInput:
             raise ValueError(f"{spec!r}: unknown built-in image; known: {['builtin:' + n for n in BUILTIN_IMAGES]}")
         return ImageInput(name, spec, _pixels_digest(load_image(spec, base, 256, 256)))
     if spec.startswith("toy:"):
-        seed = spec.split(":", 1)[1]
-        if not seed.isdigit():
-            raise ValueError(f"{spec!r}: a toy world image is toy:<seed> with an integer seed >= 0")
+        seed, at, frame = spec.split(":", 1)[1].partition("@")
+        if not seed.isdigit() or (at and not frame.isdigit()):
+            raise ValueError(f"{spec!r}: a toy world image is toy:<seed> or toy:<seed>@<frame> with integers >= 0")
         try:
             image = load_image(spec, base, 64, 64)
         except ImportError as err:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ..atomic import atomic_write
 from ..pipelines import execution_device
 from .config import Experiment, ExperimentError, load_experiment
-from .grid import RESULT_FORMAT, Fingerprints, RunSpec, only_problems
+from .grid import RESULT_FORMAT, Fingerprints, RunSpec, keyframe_specs, only_problems
 from .inputs import load_image
 from .models import load_model, model_kind
 from .store import RunFolder, RunStore
@@ -152,6 +152,10 @@ class Runner:
             _, _, last_latents = self.encode_image(run.model, inputs.image(run.last_image, last=True).spec,
                                                    height, width)
             extra["last_image_latents"] = last_latents
+        if run.keyframes != "{}":
+            specs = keyframe_specs(run.keyframes, inputs.image(run.image).spec)
+            extra["keyframes"] = {f: load_image(spec, Path(self.exp.base_dir), height, width)
+                                  for f, spec in specs.items()}
         sample_kw = {k: v for k, v in kw.items() if k != "negative_prompt"}
         if "sigmas" in sample_kw:
             sample_kw["sigmas"] = list(sample_kw["sigmas"])
