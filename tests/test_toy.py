@@ -191,6 +191,19 @@ def test_resume_continues_a_checkpoint_and_refuses_another_variant(tmp_path):
     assert any(not torch.equal(first[k], resumed[k]) for k in first)  # it trained on from there
     with pytest.raises(ValueError, match="variant config differs"):
         train.train("inverted", steps=6, resume=out, progress=False)
+    # --init fine-tunes with another data cut of the same layout, counting on from the checkpoint's step
+    shorter = replace(train.VARIANTS["f1"], sections=(1, 2))
+    with pytest.raises(ValueError, match=r"variant config differs.*\(--init fine-tunes"):
+        train.train(shorter, steps=6, resume=out, progress=False, config=replace(train.TrainConfig(), batch_size=2))
+    tuned = tmp_path / "tuned"
+    meta = train.train(shorter, steps=6, init=out, out_dir=tuned, progress=False,
+                       config=replace(train.TrainConfig(), batch_size=2))
+    assert meta["steps"] == 6 and meta["resumed_from"]["fine_tune"] and meta["resumed_from"]["step"] == 5
+    assert json.loads((tuned / "config.json").read_text())["variant"]["sections"] == [1, 2]
+    with pytest.raises(ValueError, match=r"--init .*may change only sections"):
+        train.train("f1-h1", steps=6, init=out, progress=False)  # another history layout: not a fine-tune
+    with pytest.raises(ValueError, match="not both"):
+        train.train("f1", steps=6, init=out, resume=out, progress=False)
 
 
 def test_history_discretization_snaps_to_the_codebook():

@@ -78,11 +78,14 @@ class Variant:
         return d
 
 
-# Inverted: the bidirectional layout over all generation orders of 1-6 section plans (paddings up to 3
-# windows, future history fully real from 5 sections on), a last image half the time, and a quarter of
-# the steps on anti_drifting plans (same layout family: endpoints first, then fill).
+# Inverted: the bidirectional layout over all generation orders of 1-4 section plans, a last image half
+# the time, and a quarter of the steps on anti_drifting plans (same layout family: endpoints first,
+# then fill). Up to 4 sections the released padding rule gives every window its true distance to the
+# start anchor; from 5 sections on it caps the far end's gap at 3 windows whatever the plan's length,
+# so plans of 5 and 6 sections (the v2 recipe, 11k steps) asked for the same layout with targets 12,
+# 16 or 20 frames away, an ambiguity a small model averages into a blank far end.
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("inverted", "inverted_anti_drifting", sections=(1, 6), also=(("anti_drifting", 0.25),),
+    Variant("inverted", "inverted_anti_drifting", sections=(1, 4), also=(("anti_drifting", 0.25),),
             last_image=0.5, first_section_weight=2.0, description="original FramePack: bi-directional context, inverted anti-drifting"),
     Variant("f1", "vanilla", sections=(1, 3), description="FramePack-F1: forward context, vanilla sampling; "
             "short training clips (13 frames) so sampling 4x longer shows drift"),
@@ -242,9 +245,16 @@ class Data:
         return section_batch(the_plan, order, latents, self.codebook), videos[:, :, 0]
 
 
-def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data") -> tuple[int, list]:
+# What a fine-tune (`--init`) may change: how the training data is cut, never the layout the
+# weights were trained to read (strategy, history, window) or what the history holds (codebook).
+DATA_CUT_FIELDS = ("sections", "clip_frames", "also", "last_image", "clips", "first_section_weight", "description")
+
+
+def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
+                  fine_tune: bool = False) -> tuple[int, list]:
     """Load a checkpoint's EMA weights into `pipe.transformer` and re-seed the data stream; returns
-    (step reached, its loss curve expanded back to per-step values, its meta)."""
+    (step reached, its loss curve expanded back to per-step values, its meta). `fine_tune` lets the
+    variant differ in how its data is cut (`DATA_CUT_FIELDS`); the world must always match."""
     import json
 
     from safetensors.torch import load_file
@@ -259,9 +269,13 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data")
     for key, want in (("variant", variant.to_dict()), ("world", spec.to_dict())):
         want, have = json.loads(json.dumps(want)), config.get(key) or {}
         differ = {k: (have.get(k), want.get(k)) for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)}
+        if fine_tune and key == "variant":
+            differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS}
         if differ:
-            raise ValueError(f"--resume {str(folder)!r}: its {key} config differs from this run's "
-                             f"(key: (checkpoint, this run)) {differ}; a warm restart must continue the same training")
+            how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS) if fine_tune
+                   else "a warm restart must continue the same training (--init fine-tunes with a new data cut)")
+            raise ValueError(f"{'--init' if fine_tune else '--resume'} {str(folder)!r}: its {key} config differs "
+                             f"from this run's (key: (checkpoint, this run)) {differ}; {how}")
     pipe.transformer.load_state_dict({k: v.float() for k, v in state.items()})
     step = int(meta["steps"])
     data.rng = np.random.default_rng([int(meta.get("seed", 0)), step])
@@ -301,13 +315,15 @@ def setup(variant: Variant, seed: int, cfg: TrainConfig, spec: WorldSpec, transf
 def train(variant: str | Variant = "f1", steps: int | None = None, minutes: float | None = None, seed: int = 0,
           out_dir=None, config: TrainConfig | None = None, spec: WorldSpec | None = None,
           transformer_config: dict | None = None, threads: int | None = None, progress: bool = True,
-          command: str | None = None, resume=None, snapshot_every: int = 0) -> dict:
+          command: str | None = None, resume=None, snapshot_every: int = 0, init=None) -> dict:
     """Train a variant for `steps` steps and/or `minutes` of wall time (whichever ends first).
 
     The cosine LR schedule follows the fraction done: step / steps when `steps` is given (fully
     deterministic for a seed), else elapsed / minutes (a time budget on a shared machine: the step
     count depends on the load; meta.json records it, and `--steps N` with that N reproduces the data,
-    noise and init exactly, the LR curve up to timing). Returns the meta dict (losses, steps, ...).
+    noise and init exactly, the LR curve up to timing). `resume` continues a run (same variant);
+    `init` fine-tunes a checkpoint with another data cut (`DATA_CUT_FIELDS`: e.g. shorter plans),
+    counting on from its step so budgets stay comparable. Returns the meta dict (losses, steps, ...).
     """
     variant = VARIANTS[variant] if isinstance(variant, str) else variant
     if steps is None and minutes is None:
@@ -319,8 +335,11 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     pipe, cond, data, codebook = setup(variant, seed, cfg, spec, transformer_config)
     transformer = pipe.transformer.train().requires_grad_(True)
     start_step, losses, noise_gen = 0, [], torch.Generator().manual_seed(seed)
-    if resume is not None:
-        start_step, losses, previous = _warm_restart(resume, variant, spec, pipe, data)
+    if resume is not None and init is not None:
+        raise ValueError("give --resume or --init, not both")
+    if resume is not None or init is not None:
+        start_step, losses, previous = _warm_restart(resume if init is None else init, variant, spec, pipe, data,
+                                                     fine_tune=init is not None)
         noise_gen.manual_seed(int(np.random.default_rng([seed, start_step]).integers(2 ** 62)))
     params = [p for p in transformer.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
@@ -335,9 +354,10 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     t0, last_save, step = time.perf_counter(), time.perf_counter(), start_step
     bar.update(start_step)
     meta = {}
-    if resume is not None:  # keep the chain of commands that made these weights
-        meta["resumed_from"] = {"folder": str(resume), "step": start_step, "command": previous.get("command"),
-                                "max_steps": previous.get("max_steps"), "resumed_from": previous.get("resumed_from")}
+    if resume is not None or init is not None:  # keep the chain of commands that made these weights
+        meta["resumed_from"] = {"folder": str(resume if init is None else init), "step": start_step,
+                                "command": previous.get("command"), "max_steps": previous.get("max_steps"),
+                                "resumed_from": previous.get("resumed_from"), "fine_tune": init is not None}
 
     def checkpoint(final: bool):
         elapsed = time.perf_counter() - t0
@@ -419,6 +439,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="warm restart from a checkpoint folder (its EMA weights and step count)")
+    parser.add_argument("--init", default=None, metavar="DIR",
+                        help="fine-tune a checkpoint folder's EMA weights with this variant's data cut "
+                             "(plans, weights; same layout and world), counting on from its step")
     parser.add_argument("--snapshot-every", type=int, default=0, metavar="N",
                         help="keep the EMA weights every N steps in OUT/snapshots (likeness-vs-steps curves)")
     args = parser.parse_args(argv)
@@ -430,7 +453,7 @@ def main(argv=None) -> int:
     cfg = replace(TrainConfig(), batch_size=args.batch_size)
     meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
-                 snapshot_every=args.snapshot_every)
+                 snapshot_every=args.snapshot_every, init=args.init)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss']:.4f} "
           f"-> {out}")
     return 0
