@@ -10,20 +10,24 @@ def demo_experiment(model: str, steps: int, seed: int, quick: bool = False) -> d
     """The demo as an experiment (the same runner, store and report as `fpkit run`)."""
     from .experiment import model_defaults
 
+    seeds = [seed]
     if model == "toy":
         d = model_defaults("toy:f1")
-        images = {"w0": "toy:1000000000", "w1": "toy:1000000001"}  # held-out world clips
-        sections = [3, 12]  # the training clips hold 3 sections; 12 = 4x
+        # held-out world clips, one noise seed each: paired inputs for the intervals
+        images = {f"w{i}": f"toy:{1_000_000_000 + i}" for i in range(4)}
+        sections = [3, 12]  # the f1 training clips hold 3 sections; 12 = 4x
         model_cfg = {"name": "toy:inverted", "by_sampling_type": {"vanilla": "toy:f1"}}
         prompt = d["prompt"]
     else:
         d = model_defaults("tiny")
         images = {"discs": "builtin:discs"}
+        seeds = [seed, seed + 1, seed + 2]
         sections = [2, 6]
         model_cfg = {"name": "tiny", "seed": seed}
         prompt = d["prompt"]
     if quick:
-        images = dict(list(images.items())[:1])
+        images = dict(list(images.items())[:2])
+        seeds = seeds[:2]
         sections = sections[:1] + [sections[0] + 1]
     return {
         "name": "demo",
@@ -34,24 +38,31 @@ def demo_experiment(model: str, steps: int, seed: int, quick: bool = False) -> d
         "fixed": {"height": d["height"], "width": d["width"], "latent_window_size": d["latent_window_size"],
                   "num_inference_steps": steps or d["num_inference_steps"], "guidance_scale": d["guidance_scale"]},
         "grid": {"sampling_type": ["vanilla", "inverted_anti_drifting", "anti_drifting"],
-                 "num_sections": sections, "seed": [seed]},
+                 "num_sections": sections, "seed": seeds},
         "record": {"level": "sections"},
     }
 
 
 def _toy_world_lines(table) -> list[str]:
+    """Likeness to the world at the short length: per strategy, the mean and 95% interval over the
+    demo's inputs of each measure, against its target."""
+    from fpkit.metrics import bootstrap_ci
     from fpkit.toy import TARGETS
-    from fpkit.toy.evaluate import DRIFT_MEASURES
 
-    cols = ["sampling_type", "num_sections", "image", "looks_like_world", *[f"world_{k}" for k in TARGETS]]
-    short = table[table.num_sections == table.num_sections.min()][cols].sort_values(cols[:3])
-    drift = table.groupby(["sampling_type", "num_sections"])[[f"world_{m}" for m in DRIFT_MEASURES]].mean()
-    return ["", "## Does it look like the world? (toy organism, training clip length)", "",
-            f"Generated vs the world's real continuation; targets {TARGETS}.", "",
-            short.round(3).to_markdown(index=False), "",
-            "## Toy drift per strategy and length (means over the demo's inputs)", "",
-            f"Only {table.image.nunique()} start images and one noise seed: for intervals over 16 seeds see "
-            "`fpkit toy eval` (docs/toy.md).", "", drift.round(4).to_markdown(), ""]
+    short = table[table.num_sections == table.num_sections.min()]
+    rows = []
+    for st, g in short.groupby("sampling_type"):
+        row = {"sampling_type": st, "looks like the world": f"{int(g['looks_like_world'].sum())} of {len(g)}"}
+        for k, (lo, hi) in TARGETS.items():
+            ci = bootstrap_ci(g[f"world_{k}"].dropna().to_numpy(), n_boot=2000)
+            row[f"{k} (target {lo:.2g}-{hi:.2g})"] = f"{ci.estimate:.3g} [{ci.low:.3g}, {ci.high:.3g}]"
+        rows.append(row)
+    import pandas as pd
+
+    return ["", f"## Does it look like the world? (toy organism, {int(short.num_sections.iloc[0])} sections)", "",
+            f"Generated vs the world's real continuation over {len(short.drop_duplicates(['image', 'seed']))} "
+            "inputs (mean [95% interval]); for 16 seeds and every organism see `fpkit toy eval` (docs/toy.md).",
+            "", pd.DataFrame(rows).to_markdown(index=False), ""]
 
 
 def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, quick: bool = False) -> Path:
@@ -71,12 +82,14 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
     exp = parse_experiment(demo_experiment(model, steps, seed, quick))
     table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
     report = write_report(out)
-    extra = _toy_world_lines(table) if model == "toy" else []
-    summary = table.groupby(["sampling_type", "num_sections"])[
-        [c for c in ("laplacian_var_drift", "color_shift_drift", "flicker_mean") if c in table]].mean()
-    text = report.read_text() + "\n".join(["", "## Drift per strategy and length (means over inputs)", "",
-                                          summary.round(4).to_markdown(), *extra])
-    atomic_write(report, text)
+    if model == "toy":  # the likeness table goes right after the summary, before the plots
+        text = report.read_text()
+        cut = text.find("## Settings common")
+        lines = "\n".join(_toy_world_lines(table)) + "\n"
+        atomic_write(report, text[:cut] + lines + text[cut:] if cut >= 0 else text + lines)
+    lead = "world_drift_hist" if "world_drift_hist" in table else "color_shift_drift"
+    summary = table.groupby(["sampling_type", "num_sections"])[lead].agg(["mean", "min", "max", "count"])
+    print(f"{lead} per strategy and length (over inputs):")
     print(summary.round(4).to_string())
     print(f"demo ({model}): {len(table)} runs in {time.perf_counter() - t0:.0f} s -> {out}/report.md, "
           f"{out}/plots/, {out}/runs/<run_id>/video.mp4")

@@ -6,29 +6,119 @@ import matplotlib.pyplot as plt
 
 from .planning import span_text
 
-STRATEGY_COLORS = {"vanilla": "tab:red", "inverted_anti_drifting": "tab:blue", "anti_drifting": "tab:green"}
+STRATEGY_COLORS = {"vanilla": "tab:red", "inverted_anti_drifting": "tab:blue", "anti_drifting": "tab:green",
+                   "keyframes": "tab:purple"}
+_ARM_PALETTE = plt.get_cmap("tab20").colors
 
 
-def quality_vs_length(curves, metric: str, by: str = "sampling_type", ax=None):
-    """Windowed metric M(t) against time, one line per value of `by` (mean over runs, band = min-max).
+def color_for(value) -> str:
+    """One colour per strategy or method everywhere (reports, widgets, notebooks): strategies have
+    their own, "none" is black, a method label takes the colour of its method name's place in the
+    registry (parameters and compositions keep the first method's colour)."""
+    from .methods import METHODS
 
-    curves: long table with columns t_start, t_end, metric, value and `by` (fpkit.metrics.windowed
+    text = str(value)
+    if text in STRATEGY_COLORS:
+        return STRATEGY_COLORS[text]
+    if text == "none":
+        return "black"
+    base = text.split("(")[0].split(" + ")[0].strip()
+    names = sorted(METHODS)
+    if base in names:
+        return _ARM_PALETTE[names.index(base) % len(_ARM_PALETTE)]
+    return _ARM_PALETTE[sum(map(ord, text)) % len(_ARM_PALETTE)]
+
+
+def quality_vs_length(curves, metric: str, by: str = "sampling_type", ax=None, length: str | None = None,
+                      level: float = 0.95, section_s: float | None = None):
+    """Windowed metric M(t) against time: one line per value of `by` (and per value of `length`, when
+    runs of several lengths are given: never averaged together), the mean over runs with its
+    bootstrap interval as a band (artists with gid "band:<by value>") when there are several runs,
+    section boundaries every `section_s` seconds as dotted lines (gid "section").
+
+    curves: long table with columns run_id, t_start, t_end, metric, value and `by` (fpkit.metrics.windowed
     output joined with run config)."""
+    from .metrics.stats import bootstrap_ci
+
     data = curves[curves["metric"] == metric]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = plt.subplots(figsize=(6.5, 3.6))
     else:
         fig = ax.figure
-    for key, grp in data.groupby(by, sort=True):
-        t = (grp["t_start"] + grp["t_end"]) / 2
-        stats = grp.assign(t=t).groupby("t")["value"].agg(["mean", "min", "max"])
-        color = STRATEGY_COLORS.get(key)
-        ax.plot(stats.index, stats["mean"], marker="o", ms=3, label=str(key), color=color)
-        ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.15, color=color)
-    ax.set_xlabel("time in video (s)")
+    lengths = sorted(data[length].dropna().unique()) if length and length in data else [None]
+    styles = ["-", "--", ":", "-."]
+    for j, n in enumerate(lengths):
+        sub = data if n is None else data[data[length] == n]
+        for key, grp in sub.groupby(by, sort=True):
+            t = (grp["t_start"] + grp["t_end"]) / 2
+            grp = grp.assign(t=t)
+            rows = []
+            for tt, g in grp.groupby("t"):
+                v = g["value"].dropna().to_numpy()
+                ci = bootstrap_ci(v, level=level, n_boot=1000) if len(v) > 1 else None
+                rows.append((tt, v.mean() if len(v) else float("nan"), ci.low if ci else None, ci.high if ci else None))
+            ts, means, lows, highs = zip(*rows)
+            color = color_for(key)
+            label = str(key) if n is None else f"{key}, {length} {n:g}"
+            has_ci = all(lo is not None for lo in lows)
+            if len(ts) == 1:  # one window (a short clip): a point with its interval, not an invisible band
+                yerr = [[means[0] - lows[0]], [highs[0] - means[0]]] if has_ci else None
+                ax.errorbar(ts, means, yerr=yerr, marker="o", ms=4, capsize=3, color=color, label=label,
+                            gid=f"band:{key}" if has_ci else None)
+                continue
+            ax.plot(ts, means, marker="o", ms=3, label=label, color=color, ls=styles[j % len(styles)])
+            if has_ci:
+                ax.fill_between(ts, lows, highs, alpha=0.15, color=color, gid=f"band:{key}")
+    if section_s:
+        t_max = float(data["t_end"].max()) if len(data) else 0.0
+        k = 1
+        while k * section_s < t_max:
+            ax.axvline(k * section_s, color="0.6", lw=0.6, ls=":", gid="section")
+            k += 1
+    ax.set_xlabel("time in video (s)" + (f"; dotted: section boundaries ({section_s:.2g} s)" if section_s else ""))
     ax.set_ylabel(metric)
-    ax.set_title(f"{metric} vs length")
-    ax.legend(fontsize=8)
+    ax.set_title(f"{metric} along the video (mean, {level:.0%} interval over runs)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.tight_layout()
+    return fig
+
+
+def interval_bars(summary, value_label: str, arm: str, by: str | None = None, ax=None, baseline=None):
+    """A ranked comparison as bars with error bars: `summary` is fpkit.metrics.paired_table output
+    (mean, low, high per `by` group and `arm`); one group of bars per `by` value, one colour per arm
+    (fixed across figures), the interval as an error bar (gid "interval:<arm>") where there is one."""
+    import numpy as np
+
+    groups = sorted(summary[by].unique()) if by else [None]
+    arms = list(dict.fromkeys(summary.sort_values("mean")[arm]))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(arms) * len(groups) + 2), 3.6))
+    else:
+        fig = ax.figure
+    width = 0.8 / max(1, len(arms))
+    for k, name in enumerate(arms):
+        rows = summary[summary[arm] == name]
+        xs, ys, err = [], [], []
+        for g, gv in enumerate(groups):
+            r = rows if gv is None else rows[rows[by] == gv]
+            if not len(r):
+                continue
+            r = r.iloc[0]
+            xs.append(g + (k - (len(arms) - 1) / 2) * width)
+            ys.append(r["mean"])
+            err.append((r["mean"] - r["low"], r["high"] - r["mean"]) if np.isfinite(r["low"]) else (0.0, 0.0))
+        label = f"{name} (baseline)" if baseline is not None and name == baseline else str(name)
+        ax.bar(xs, ys, width=width * 0.95, color=color_for(name), label=label)
+        if any(e != (0.0, 0.0) for e in err):
+            ax.errorbar(xs, ys, yerr=np.array(err).T, fmt="none", ecolor="0.2", capsize=2, lw=0.8,
+                        gid=f"interval:{name}")
+    if by:
+        ax.set_xticks(range(len(groups)), [f"{by} {g}" for g in groups], fontsize=8)
+    else:
+        ax.set_xticks([])
+    ax.set_ylabel(value_label, fontsize=8)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"{value_label}: mean and 95% interval over paired inputs", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -46,7 +136,7 @@ def drift_bars(table, metric: str, label_cols=None, color_by: str = "sampling_ty
         fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(data) + 2), 3.5))
     else:
         fig = ax.figure
-    colors = [STRATEGY_COLORS.get(v, "tab:gray") for v in data.get(color_by, [None] * len(data))]
+    colors = [color_for(v) for v in data.get(color_by, [None] * len(data))]
     ax.bar(range(len(data)), data[column], color=colors)
     ax.set_xticks(range(len(data)), labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel(f"|{metric}(start) - {metric}(end)|")
@@ -296,7 +386,7 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
 
 
 def _color_for(key, k: int):
-    return STRATEGY_COLORS.get(key, f"C{k % 10}")
+    return color_for(key)
 
 
 def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", facet: str | None = None):

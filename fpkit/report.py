@@ -9,36 +9,104 @@ from .atomic import atomic_write
 from .experiment.store import RunStore
 
 DEFAULT_REPORT_METRICS = ("laplacian_var", "brightness", "color_shift", "ssim_first", "flicker")
-# Measures a method comparison leads with, lower is better for each: the toy's world-referenced
-# drift and likeness (when the runs carry them), else the start-end colour drift.
+# Measures a comparison leads with, lower is better for each: the toy's world-referenced drift and
+# likeness (when the runs carry them), else start-end drifts of offline metrics whose direction is
+# unambiguous (a change of colour or of fidelity to the start image is drift; a change of Laplacian
+# variance is not: it rises for speckle as well as for sharpness).
 COMPARISON_MEASURES = (("world_drift_hist", "colour drift (Hellinger, start vs end window)"),
                        ("world_drift_background", "background drift (RGB L2)"),
                        ("world_hist_distance", "colour distance to the true frames"),
-                       ("color_shift_drift", "colour-shift drift (start-end contrast)"))
+                       ("color_shift_drift", "colour-shift drift (start-end contrast, Delta E)"),
+                       ("ssim_first_drift", "change of SSIM to the first frame (start-end contrast)"))
+PAIR_COLUMNS = ("image", "prompt", "seed")  # runs that share these share the start image and noise
+LENGTH_COLUMNS = ("num_sections", "seconds", "num_frames")
+
+
+def comparison_arm(table) -> str | None:
+    """What a report compares: the method when several are in the table, else the sampling type."""
+    for arm in ("method", "sampling_type"):
+        if arm in table and table[arm].nunique() > 1:
+            return arm
+    return None
+
+
+def summary_tables(table, arm: str | None = None, baseline: str | None = None, measures=None) -> list:
+    """[(column, what, paired_table)] for each lead measure the table has: per length and arm the mean
+    with its 95% bootstrap interval over paired inputs and, against `baseline`, the paired difference."""
+    from .metrics import paired_table
+
+    arm = arm or comparison_arm(table)
+    if arm is None or arm not in table:
+        return []
+    if baseline is not None and baseline not in set(table[arm]):
+        raise ValueError(f"baseline {baseline!r} is not a value of {arm!r}: {sorted(set(table[arm]), key=str)}")
+    pair = [c for c in PAIR_COLUMNS if c in table]
+    by = [c for c in LENGTH_COLUMNS if c in table and table[c].nunique() > 1][:1]
+    if arm != "sampling_type" and "sampling_type" in table and table["sampling_type"].nunique() > 1:
+        by.append("sampling_type")
+    out = []
+    for value, what in (measures or COMPARISON_MEASURES):
+        if value not in table or table[value].isna().all():
+            continue
+        out.append((value, what, paired_table(table, value, arm=arm, baseline=baseline, pair=pair, by=by)))
+    return out
+
+
+def _interval(m, lo, hi, sign: str = "") -> str:
+    import math
+
+    if not math.isfinite(lo):
+        return f"{m:{sign}.4g} (one input: no interval)"
+    return f"{m:{sign}.4g} [{lo:{sign}.4g}, {hi:{sign}.4g}]"
+
+
+def summary_lines(table, arm: str | None = None, baseline: str | None = None, measures=None) -> list[str]:
+    """Markdown: per lead measure and length, the arms ranked by mean with 95% bootstrap intervals
+    over paired inputs (and the paired difference to `baseline`, "yes" where its interval excludes 0)."""
+    arm = arm or comparison_arm(table)
+    tables = summary_tables(table, arm, baseline, measures)
+    if not tables:
+        return []
+    pair = [c for c in PAIR_COLUMNS if c in table]
+    n = len(table.drop_duplicates(pair)) if pair else len(table)
+    head = f"## Which {arm} drifts least? (means over {n} paired inputs, 95% bootstrap intervals; lower is better"
+    lines = [head + (f"; differences against {baseline!r}" if baseline is not None else "") + ")", ""]
+    for value, what, t in tables:
+        by = [c for c in t.columns if c not in (arm, "mean", "low", "high", "n", "diff", "diff_low", "diff_high",
+                                                 "clear")]
+        t = t.copy()
+        t["mean [95%]"] = [_interval(m, lo, hi) for m, lo, hi in zip(t["mean"], t["low"], t["high"])]
+        cols = [*by, arm, "mean [95%]", "n"]
+        if baseline is not None:
+            t[f"vs {baseline} [95%]"] = [_interval(d, lo, hi, "+") if a != baseline else "-"
+                                         for a, d, lo, hi in zip(t[arm], t["diff"], t["diff_low"], t["diff_high"])]
+            t["clear"] = ["yes" if c else "" for c in t["clear"]]
+            cols += [f"vs {baseline} [95%]", "clear"]
+        lines += [f"### {what} (`{value}`)", "", t[cols].to_markdown(index=False), ""]
+    return lines
 
 
 def comparison_lines(table, arm: str = "method", baseline: str = "none") -> list[str]:
-    """Markdown: per measure and length, the arms ranked by mean with 95% bootstrap intervals and the
-    paired difference to `baseline` (same clip and noise); "yes" where that interval excludes 0."""
-    from .metrics import paired_table
-
+    """The method comparison against `baseline` (summary_lines with a baseline; [] when the table
+    has fewer than two arms or no baseline rows)."""
     if arm not in table or table[arm].nunique() < 2 or baseline not in set(table[arm]):
         return []
-    pair = [c for c in ("image", "prompt", "seed") if c in table]
-    by = [c for c in ("num_sections", "sampling_type") if c in table and table[c].nunique() > 1]
-    lines = [f"## {arm} against {baseline!r} (means over {table[pair[0]].nunique()} paired inputs, 95% bootstrap "
-             "intervals; lower is better)", ""]
-    for value, what in COMPARISON_MEASURES:
-        if value not in table or table[value].isna().all():
+    return summary_lines(table, arm, baseline)
+
+
+def constant_settings(table) -> dict:
+    """Columns with one value over every run (stated once in a report, not repeated per row)."""
+    skip = {"run_id", "experiment"}
+    out = {}
+    for c in table.columns:
+        if c in skip or c.endswith(("_mean", "_drift")) or c.startswith("world_"):
             continue
-        t = paired_table(table, value, arm=arm, baseline=baseline, pair=pair, by=by)
-        t["mean [95%]"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(t["mean"], t["low"], t["high"])]
-        t[f"vs {baseline} [95%]"] = [f"{d:+.4g} [{lo:+.4g}, {hi:+.4g}]" if a != baseline else "-"
-                                     for a, d, lo, hi in zip(t[arm], t["diff"], t["diff_low"], t["diff_high"])]
-        t["clear"] = ["yes" if c else "" for c in t["clear"]]
-        lines += [f"### {what} (`{value}`)", "",
-                  t[[*by, arm, "mean [95%]", f"vs {baseline} [95%]", "clear"]].to_markdown(index=False), ""]
-    return lines
+        if table[c].isna().all():
+            continue
+        values = table[c].astype(str).unique()
+        if len(values) == 1:
+            out[c] = values[0]
+    return out
 
 
 def load_results(results_dir, all_runs: bool = False):
@@ -53,54 +121,98 @@ def load_results(results_dir, all_runs: bool = False):
     return table, per_frame, store.read_experiment()
 
 
-def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: bool = False) -> Path:
-    """Quality-vs-length curves per sampling type, drift bars per config, report.md and report.html."""
+def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
+    atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: bool = False,
+                 arm: str | None = None, baseline: str | None = None) -> Path:
+    """report.md and report.html for a results folder, the answer first: the ranked summary per
+    length and arm (method, else sampling type) with 95% intervals over paired inputs, the plots
+    that carry it (interval bars per lead measure, quality along the video with bands and section
+    boundaries), the settings common to every run stated once, and the per-run table as table.csv."""
     from . import metrics as fm
-    from .plots import drift_bars, quality_vs_length
+    from .plots import drift_bars, interval_bars, quality_vs_length
 
     results_dir = Path(results_dir)
     table, per_frame, exp = load_results(results_dir, all_runs)
+    arm = arm or comparison_arm(table)
     fps = exp.get("fps", 30)
     plots = results_dir / "plots"
     plots.mkdir(exist_ok=True)
     available = sorted(set(per_frame["metric"])) if len(per_frame) else []
     chosen = [m for m in (metrics or DEFAULT_REPORT_METRICS) if m in available] or available[:3]
+    tables = summary_tables(table, arm, baseline)
+    lead_figures = []
+    for value, what, t in tables:
+        by = next((c for c in t.columns if c in LENGTH_COLUMNS), None)
+        name = f"summary_{value}.png"
+        _save(interval_bars(t, value, arm, by=by, baseline=baseline), plots / name)
+        lead_figures.append(name)
     figures = []
     if len(per_frame):
         curves = fm.windowed(per_frame, window_s=window_s, fps=fps)
-        config_cols = [c for c in ("sampling_type", "latent_window_size", "flow_shift", "num_frames") if c in table]
+        config_cols = [c for c in ("sampling_type", "method", "latent_window_size", "flow_shift", "num_frames",
+                                   "num_sections", "frames", "sections") if c in table]
         curves = curves.merge(table[["run_id", *config_cols]], on="run_id", how="left")
-        by = "sampling_type" if "sampling_type" in curves else "run_id"
+        by = arm if arm in curves else "run_id"
+        length = next((c for c in ("num_sections", "num_frames") if c in curves and curves[c].nunique() > 1), None)
+        section_s = None
+        if {"frames", "sections"} <= set(table.columns) and len(table):
+            per = ((table["frames"] - 1) / table["sections"]).dropna()
+            section_s = float(per.iloc[0]) / fps if len(per) and per.nunique() == 1 else None
         for m in chosen:
-            fig = quality_vs_length(curves, m, by=by)
             name = f"quality_vs_length_{m}.png"
-            atomic_write(plots / name, lambda p: fig.savefig(p, dpi=110, format="png"))
-            plt.close(fig)
+            _save(quality_vs_length(curves, m, by=by, length=length, section_s=section_s), plots / name)
             figures.append(name)
     for m in chosen:
         if f"{m}_drift" in table:
-            fig = drift_bars(table, m)
             name = f"drift_{m}.png"
-            atomic_write(plots / name, lambda p: fig.savefig(p, dpi=110, format="png"))
-            plt.close(fig)
+            _save(drift_bars(table, m, color_by=arm or "sampling_type"), plots / name)
             figures.append(name)
+    atomic_write(results_dir / "table.csv", lambda p: table.to_csv(p, index=False))
     title = exp.get("name", results_dir.name)
-    shown = [c for c in table.columns if not c.endswith("_mean") or c.split("_mean")[0] in chosen]
-    shown = [c for c in shown if not c.endswith("_drift") or c.split("_drift")[0] in chosen]
+    constant = constant_settings(table)
+    varying = [c for c in table.columns if c not in constant]
     md = [f"# {title}", "", exp.get("description", ""), "",
-          f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)|.", ""]
-    md += comparison_lines(table)
-    md += [f"![{f}](plots/{f})" for f in figures] + ["", table[shown].to_markdown(index=False)]
+          f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)| "
+          "(frames after the start image).", ""]
+    md += summary_lines(table, arm, baseline)
+    md += [f"![{f}](plots/{f})" for f in lead_figures] + [""]
+    if constant:
+        md += ["## Settings common to every run", "", ", ".join(f"`{k}` = {v}" for k, v in constant.items()), ""]
+    md += ["## Plots", ""] + [f"![{f}](plots/{f})" for f in figures]
+    md += ["", f"## Every run ({len(table)}): [table.csv](table.csv) (also table.parquet), columns that vary: "
+           + ", ".join(f"`{c}`" for c in varying if not c.endswith(("_mean", "_drift"))), ""]
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
-    # names, descriptions, prompts and paths are the experiment author's text: escaped, never markup
-    html = [f"<html><head><meta charset='utf-8'><title>{escape(str(title))}</title></head><body>"
-            f"<h1>{escape(str(title))}</h1>", f"<p>{escape(str(exp.get('description', '')))}</p>"]
-    html += [f"<img src='plots/{escape(f)}' style='max-width:48%'>" for f in figures]
-    html += [table[shown].to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}"), "</body></html>"]
-    atomic_write(results_dir / "report.html", "\n".join(html))
+    atomic_write(results_dir / "report.html", _html(title, exp, table, arm, baseline, constant,
+                                                    lead_figures, figures))
     return results_dir / "report.md"
+
+
+def _html(title, exp, table, arm, baseline, constant, lead_figures, figures) -> str:
+    """A page a reader opens without a kernel, at screen width: the summary tables, their plots, the
+    common settings and links to the per-run table. Everything the experiment author wrote is
+    escaped, never markup."""
+    parts = [f"<html><head><meta charset='utf-8'><title>{escape(str(title))}</title>",
+             "<style>body{max-width:1100px;margin:auto;font-family:sans-serif}img{max-width:100%}"
+             "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}</style>",
+             "</head><body>", f"<h1>{escape(str(title))}</h1>", f"<p>{escape(str(exp.get('description', '')))}</p>",
+             f"<p>{len(table)} finished runs.</p>"]
+    for value, what, t in summary_tables(table, arm, baseline):
+        t = t.drop(columns=[c for c in ("clear",) if baseline is None and c in t])
+        parts += [f"<h3>{escape(what)} ({escape(value)})</h3>",
+                  t.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}")]
+    parts += [f"<img src='plots/{escape(f)}'>" for f in lead_figures]
+    if constant:
+        parts += ["<h2>Settings common to every run</h2>",
+                  "<p>" + escape(", ".join(f"{k} = {v}" for k, v in constant.items())) + "</p>"]
+    parts += ["<h2>Plots</h2>"] + [f"<img src='plots/{escape(f)}' style='max-width:49%'>" for f in figures]
+    parts += ["<p>Every run: <a href='table.csv'>table.csv</a> (also table.parquet).</p>", "</body></html>"]
+    return "\n".join(parts)
 
 
 def list_results(results_dir, all_runs: bool = False) -> str:

@@ -42,16 +42,21 @@ def test_identical_frames():
     frames = np.repeat(texture(40, 56)[None], 5, axis=0)
     table = fm.compute(as_torch(frames))
     w = wide(table)
-    np.testing.assert_allclose(w["ssim_first"], 1.0, atol=1e-6)
+    np.testing.assert_allclose(w["ssim_first"][1:], 1.0, atol=1e-6)
     np.testing.assert_allclose(w["ssim_prev"][1:], 1.0, atol=1e-6)
-    assert (w["psnr_first"] == fm.PSNR_CAP_DB).all() and (w["psnr_prev"][1:] == fm.PSNR_CAP_DB).all()
-    assert (w["flicker"][1:] == 0).all() and (w["color_hist_distance"] == 0).all() and (w["color_shift"] == 0).all()
+    assert (w["psnr_first"][1:] == fm.PSNR_CAP_DB).all() and (w["psnr_prev"][1:] == fm.PSNR_CAP_DB).all()
+    assert (w["flicker"][1:] == 0).all() and (w["color_hist_distance"][1:] == 0).all()
+    assert (w["color_shift"][1:] == 0).all()
     assert np.abs(w["flow_magnitude"][1:]).max() < 1e-3
     for name in ("laplacian_var", "tenengrad", "blur_effect", "lab_a_mean", "colorfulness", "contrast"):
         assert w[name].nunique() == 1, name
     # frame 0 has no previous frame: NaN with the reason, never a silent gap
     first = table[(table.frame == 0) & table.metric.isin(["ssim_prev", "psnr_prev", "flicker", "flow_magnitude"])]
     assert first.value.isna().all() and (first.reason == "no previous frame").all()
+    # frame 0 of a first-frame metric is the reference itself: NaN, so drift windows start at frame 1
+    itself = table[(table.frame == 0) & table.metric.isin(["ssim_first", "psnr_first", "color_shift",
+                                                             "color_hist_distance"])]
+    assert len(itself) == 4 and itself.value.isna().all() and (itself.reason == "the reference frame itself").all()
     assert (table[table.value.notna()].reason == "").all()
 
 
@@ -65,7 +70,7 @@ def test_progressive_blur_lowers_clarity_and_grows_contrast():
     assert (np.diff(w["laplacian_var"]) < 0).all()
     assert (np.diff(w["tenengrad"]) < 0).all()
     assert (np.diff(w["blur_effect"]) > 0).all()
-    assert (np.diff(w["ssim_first"]) < 0).all()
+    assert (np.diff(w["ssim_first"][1:]) < 0).all()
     contrasts = []  # sigma ramps 0 -> top over 10 frames; ratio 0.1 -> k = 1: frame 0 against frame 9
     for top in (0.5, 1.0, 2.0, 3.0):
         table = fm.compute(progressive_blur(np.linspace(0, top, 10)), metrics=["laplacian_var", "blur_effect"])
@@ -87,9 +92,9 @@ def test_linear_colour_shift_gives_proportional_drift():
     w = wide(fm.compute(frames.astype(np.float32)))
     t = np.arange(n)
     np.testing.assert_allclose(w["lab_a_mean"] - w["lab_a_mean"][0], step * t, atol=0.1)
-    np.testing.assert_allclose(w["color_shift"], step * t, atol=0.1)
+    np.testing.assert_allclose(w["color_shift"][1:], step * t[1:], atol=0.1)
     np.testing.assert_allclose(w["lab_l_mean"], w["lab_l_mean"][0], atol=0.1)
-    assert (np.diff(w["color_hist_distance"]) > 0).all()
+    assert (np.diff(w["color_hist_distance"][1:]) > 0).all()
     table = fm.compute(frames.astype(np.float32), metrics=["lab_a_mean"])
     c = fm.start_end_contrast(table, ratio=0.3)  # k = round(2.1) = 2: frames 0-1 vs 5-6
     assert c["k"].item() == 2
@@ -111,8 +116,9 @@ def test_matches_scikit_image_and_scipy():
     frames[3] = frames[3] * 0.02 + 0.005  # dark and flat: SSIM's C1 / C2 terms dominate
     w = wide(fm.compute(frames))
     for i, f in enumerate(frames):
-        assert w["ssim_first"][i] == pytest.approx(
-            structural_similarity(f, frames[0], channel_axis=-1, data_range=1), abs=1e-5)
+        if i:  # frame 0 against itself is NaN (the reference itself)
+            assert w["ssim_first"][i] == pytest.approx(
+                structural_similarity(f, frames[0], channel_axis=-1, data_range=1), abs=1e-5)
         assert w["blur_effect"][i] == pytest.approx(blur_effect(f, channel_axis=-1), abs=1e-5)
         gray = f @ np.array([0.299, 0.587, 0.114], np.float32)
         assert w["laplacian_var"][i] == pytest.approx(ndi.laplace(gray * 255.0, mode="mirror").var(), rel=1e-4)
@@ -130,8 +136,8 @@ def test_matches_scikit_image_and_scipy():
         assert w["colorfulness"][i] == pytest.approx(want, rel=1e-4)
         p, q = (np.histogramdd((np.rint(x * 255) // 32).reshape(-1, 3), bins=8, range=[(0, 8)] * 3)[0].ravel()
                 / x[..., 0].size for x in (f, frames[0]))
-        assert w["color_hist_distance"][i] == pytest.approx(np.sqrt(max(0, 1 - np.sqrt(p * q).sum())), abs=1e-6)
         if i:
+            assert w["color_hist_distance"][i] == pytest.approx(np.sqrt(max(0, 1 - np.sqrt(p * q).sum())), abs=1e-6)
             assert w["psnr_first"][i] == pytest.approx(peak_signal_noise_ratio(frames[0], f, data_range=1), rel=1e-5)
             prev = frames[i - 1]
             assert w["ssim_prev"][i] == pytest.approx(

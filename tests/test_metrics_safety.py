@@ -178,7 +178,7 @@ def test_small_frames_give_nan_with_size_reason_per_metric(h, w):
             assert rows.value.isna().all() and (rows.reason == reason).all(), name
             assert reason.startswith(f"undefined: frames are {h}x{w}; needs ")
         elif not spec.needs_weights:
-            defined = rows[rows.reason != "no previous frame"]
+            defined = rows[~rows.reason.isin(["no previous frame", "the reference frame itself"])]
             assert np.isfinite(defined.value).all(), (name, defined)
 
 
@@ -242,7 +242,7 @@ def test_small_frames_never_crash_the_interpreter():
         assert all(math.isnan(v) for v in got["values"])
         assert got["reasons"] == [f"undefined: frames are {h}x{w}; needs short side >= 16 px and long side "
                                   f">= 46 px ({why})"] * 3
-    assert out["7x7"]["ssim"][0] == pytest.approx(1.0)  # SSIM still runs at its own minimum
+    assert math.isfinite(out["7x7"]["ssim"][1])  # SSIM still runs at its own minimum
     for h, w in enough:
         got = out[f"{h}x{w}"]
         assert got["reasons"][1:] == ["", ""] and all(v > 0 for v in got["values"][1:])

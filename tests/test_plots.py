@@ -144,3 +144,39 @@ def test_existing_report_figures_still_draw():
                            "value": [1.0, 2.0, 3.0, 4.0], "sampling_type": ["vanilla"] * 2 + ["anti_drifting"] * 2})
     fig = plots.quality_vs_length(curves, "flicker")
     assert len(fig.axes[0].lines) == 2
+
+
+def test_plots_with_several_seeds_draw_intervals():
+    """quality_vs_length: a band per arm where there are several runs per window, none for one run,
+    section boundaries marked; interval_bars: an error bar per arm, centred on the mean."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = [dict(run_id=f"{st}{s}", t_start=t, t_end=t + 1.0, metric="flicker", value=rng.normal(i + t, 0.2),
+                 sampling_type=st) for i, st in enumerate(["vanilla", "anti_drifting"]) for s in range(4)
+            for t in (0.0, 1.0, 2.0)]
+    curves = pd.DataFrame(rows)
+    fig = plots.quality_vs_length(curves, "flicker", section_s=0.5)
+    ax = fig.axes[0]
+    bands = {c.get_gid() for c in ax.collections if (c.get_gid() or "").startswith("band:")}
+    assert bands == {"band:vanilla", "band:anti_drifting"}
+    assert sum(ln.get_gid() == "section" for ln in ax.lines) == 5  # 0.5, 1.0, ..., 2.5 within 3 s
+    one = plots.quality_vs_length(curves[curves.run_id.isin(["vanilla0", "anti_drifting0"])], "flicker")
+    assert not [c for c in one.axes[0].collections if (c.get_gid() or "").startswith("band:")]
+    table = pd.DataFrame([dict(image=f"i{s}", seed=0, prompt="p", sampling_type=st, num_sections=n,
+                               drift=float(rng.normal(k + n, 0.3)))
+                          for k, st in enumerate(["vanilla", "anti_drifting", "inverted_anti_drifting"])
+                          for n in (3, 12) for s in range(5)])
+    summary = fpkit.metrics.paired_table(table, "drift", arm="sampling_type", baseline=None, pair=["image"], by=["num_sections"])
+    fig = plots.interval_bars(summary, "drift", "sampling_type", by="num_sections")
+    ax = fig.axes[0]
+    bars = {c.get_gid() for c in ax.containers if getattr(c, "get_gid", lambda: None)()} | \
+        {c.get_gid() for c in ax.collections if c.get_gid()}
+    assert {"interval:vanilla", "interval:anti_drifting", "interval:inverted_anti_drifting"} <= bars
+    assert len(ax.patches) == 6  # 3 arms x 2 lengths
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    assert heights == sorted(round(v, 6) for v in summary["mean"])
+    # one colour per strategy or method everywhere
+    assert plots.color_for("vanilla") == "tab:red" and plots.color_for("none") == "black"
+    assert plots.color_for("history_noise(sigma=0.3)") == plots.color_for("history_noise")
+    assert plots.color_for("history_noise") != plots.color_for("anchor_only")

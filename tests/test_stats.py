@@ -102,7 +102,7 @@ def test_report_leads_a_method_comparison_with_paired_intervals():
     rows = [{"image": f"w{i}", "seed": 0, "num_sections": n, "method": m, "world_drift_hist": v * n / 3}
             for n in (3, 24) for i in range(16) for m, v in (("none", base[i]), ("latent_stats", base[i] - 0.1))]
     lines = "\n".join(comparison_lines(pd.DataFrame(rows)))
-    assert "method against 'none' (means over 16 paired inputs" in lines
+    assert "## Which method drifts least? (means over 16 paired inputs" in lines and "against 'none'" in lines
     block = lines.split("### colour drift")[1]
     assert block.index("|              3 |") < block.index("|             24 |")  # grouped by length
     assert "latent_stats" in block and "-0.1 [-0.1, -0.1]" in block and "yes" in block

@@ -21,7 +21,7 @@ from .models import model_geometry, model_kind, model_problem
 
 # Bump when what a run computes or writes changes without any input changing (new sampler maths,
 # another table column definition, another video encoding): every run id changes with it.
-RESULT_FORMAT = 3  # 3: DIS medium optical flow; toy runs add their world columns; methods
+RESULT_FORMAT = 4  # 3: DIS medium optical flow; toy world columns; methods. 4: first-frame metrics NaN at frame 0
 
 # Keywords of fpkit.sample an experiment may set (objects such as generators are built by the runner).
 SAMPLE_KEYS = (

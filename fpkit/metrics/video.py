@@ -23,6 +23,10 @@ _BT709 = np.array([[0.2125, 0.7154, 0.0721]], np.float32)  # scikit-image rgb2gr
 _OPPONENT = np.array([[1.0, -1.0, 0.0], [0.5, 0.5, -1.0]], np.float32)  # rg, yb (Hasler-Suesstrunk)
 COLUMNS = ["run_id", "frame", "metric", "value", "reason"]
 NO_PREVIOUS = "no previous frame"
+# Frame 0 against itself says nothing about the video (PSNR 100 dB, SSIM 1, distance 0); kept in the
+# start window of the start-end contrast, it made short clips look more drifted than long ones
+# (psnr_first drift 44-48 dB for 13-frame runs, 18-22 for 49-frame runs; 8.7-14.5 vs 7.4-11.7 without).
+IS_REFERENCE = "the reference frame itself"
 _KERNEL_3X3 = "a 3x3 kernel: below 3 px it sees only the border reflection"
 
 
@@ -245,7 +249,8 @@ def compute(video, metrics=None, run_id: str = "run", fps: float = 30, strict: b
     metrics: names (see list_metrics()); None = the default suite (every offline metric, no LPIPS).
     A metric that cannot run here (no weights, frames below its min_size) gives NaN rows with the
     reason, or raises MetricUnavailable if `strict`. Frame 0 of previous-frame metrics is NaN with
-    reason "no previous frame".
+    reason "no previous frame", and frame 0 of first-frame metrics NaN with reason "the reference frame
+    itself" (so the start window of a drift contrast starts at frame 1).
     `fps` (a finite number > 0) is kept in `table.attrs["fps"]` for `windowed`. Frames are read
     `chunk_size` at a time (memory stays bounded); `workers` > 1 runs chunks on threads (OpenCV
     already spreads each kernel over the cores, so on 2 shared cores 1 worker measured as fast or
@@ -307,6 +312,8 @@ def compute(video, metrics=None, run_id: str = "run", fps: float = 30, strict: b
         reasons[i, missing] = "undefined (NaN)"
         if specs[i].reference == "previous":
             reasons[i, 0] = NO_PREVIOUS
+        if specs[i].reference == "first" and n:
+            values[i, 0], reasons[i, 0] = np.nan, IS_REFERENCE
     table = pd.DataFrame({
         "run_id": run_id,
         "frame": np.repeat(np.arange(n), len(specs)),
