@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
 OUT ?= results/demo
 
-.PHONY: install demo test test-slow test-browser bench clean
+.PHONY: install demo test test-slow test-browser bench notebooks clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,11 @@ test-browser: install
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/pip install -q -e '.[test,browser]'
 	$(BIN)/python -m pytest -q -m browser
+
+# Open the notebooks in JupyterLab (the [notebooks] extra: jupyterlab, ipykernel).
+notebooks: install
+	$(BIN)/pip install -q -e '.[notebooks]'
+	$(BIN)/jupyter lab notebooks/
 
 bench: install
 	$(BIN)/python benchmarks/bench_sampler.py
