@@ -180,8 +180,11 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     md = [f"# {title}", "", exp.get("description", ""), "",
           f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)| "
           "(frames after the start image).", ""]
+    sheets = contact_sheets(results_dir, table, exp, arm, plots)
     md += summary_lines(table, arm, baseline)
     md += [f"![{f}](plots/{f})" for f in lead_figures] + [""]
+    if sheets:
+        md += ["## The same frames side by side (first input)", ""] + [f"![{n}](plots/{n})" for n, _ in sheets] + [""]
     if constant:
         md += ["## Settings common to every run", "", ", ".join(f"`{k}` = {v}" for k, v in constant.items()), ""]
     md += ["## Plots", ""] + [f"![{f}](plots/{f})" for f in figures]
@@ -189,11 +192,73 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
            + ", ".join(f"`{c}`" for c in varying if not c.endswith(("_mean", "_drift"))), ""]
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
     atomic_write(results_dir / "report.html", _html(title, exp, table, arm, baseline, constant,
-                                                    lead_figures, figures))
+                                                    lead_figures, figures, sheets))
     return results_dir / "report.md"
 
 
-def _html(title, exp, table, arm, baseline, constant, lead_figures, figures) -> str:
+def read_video(path):
+    """(T, 3, H, W) float in [0, 1] from a run's mp4 (imageio's ffmpeg), or None if unreadable."""
+    try:
+        import imageio.v3 as iio
+        import torch
+
+        frames = iio.imread(path, plugin="FFMPEG")
+    except Exception:  # a missing or damaged file leaves its row out of the sheet, never the report
+        return None
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255.0
+
+
+def contact_sheets(results_dir, table, exp: dict, arm: str | None, plots: Path) -> list[tuple[str, dict]]:
+    """Per length, the first paired input's videos side by side at the same frames (the real clip
+    first when the start image is a toy world clip): [(png name, {row label: run_id})]."""
+    from .plots import contact_sheet
+
+    if arm is None or "run_id" not in table or not len(table):
+        return []
+    store = RunStore(results_dir)
+    pair = [c for c in PAIR_COLUMNS if c in table]
+    first = table.sort_values(pair).iloc[0]
+    same = table
+    for c in pair:
+        same = same[same[c] == first[c]]
+    length = next((c for c in LENGTH_COLUMNS if c in table and table[c].nunique() > 1), None)
+    out = []
+    for n, group in (same.groupby(length, sort=True) if length else [(None, same)]):
+        videos, runs = {}, {}
+        also = "sampling_type" if arm != "sampling_type" and "sampling_type" in group \
+            and group["sampling_type"].nunique() > 1 else None
+        for _, row in group.sort_values([arm, *([also] if also else [])]).iterrows():
+            video = read_video(store.folder(row["run_id"]).video)
+            label = str(row[arm]) + (f" ({row[also]})" if also else "")
+            if video is not None:
+                videos[label], runs[label] = video, row["run_id"]
+        if not videos:
+            continue
+        images = (exp.get("inputs") or {}).get("images") or []
+        real = _toy_real(images, first.get("image"), max(v.shape[0] for v in videos.values()))
+        if real is not None:
+            videos = {"real": real, **videos}
+        name = f"contact_{length}_{n}.png" if length else "contact.png"
+        fig = contact_sheet(videos, count=10, title=f"{first.get('image', '')} seed {first.get('seed', '')}"
+                            + (f", {length} {n}" if length else ""))
+        _save(fig, plots / name)
+        out.append((name, runs))
+    return out
+
+
+def _toy_real(images: list, name, num_frames: int):
+    """The world's own continuation when the named input image is a toy clip (toy:<seed>), else None."""
+    spec = next((i.get("spec") for i in images if isinstance(i, dict) and i.get("name") == name), None)
+    if not (isinstance(spec, str) and spec.startswith("toy:") and spec[4:].isdigit()):
+        return None
+    try:
+        from fpkit.toy.world import real_video
+    except ImportError:
+        return None
+    return real_video(int(spec[4:]), num_frames)
+
+
+def _html(title, exp, table, arm, baseline, constant, lead_figures, figures, sheets=()) -> str:
     """A page a reader opens without a kernel, at screen width: the summary tables, their plots, the
     common settings and links to the per-run table. Everything the experiment author wrote is
     escaped, never markup."""
@@ -207,6 +272,13 @@ def _html(title, exp, table, arm, baseline, constant, lead_figures, figures) -> 
         parts += [f"<h3>{escape(what)} ({escape(value)})</h3>",
                   t.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}")]
     parts += [f"<img src='plots/{escape(f)}'>" for f in lead_figures]
+    for name, runs in sheets:
+        parts += [f"<h3>{escape(name[:-4].replace('_', ' '))}: the same frames side by side</h3>",
+                  f"<img src='plots/{escape(name)}'>", "<div>"]
+        parts += [f"<figure style='display:inline-block;margin:4px'><video src='runs/{escape(r)}/video.mp4' "
+                  f"width='160' controls loop muted></video><figcaption style='font-size:11px'>{escape(label)}"
+                  "</figcaption></figure>" for label, r in runs.items()]
+        parts.append("</div>")
     if constant:
         parts += ["<h2>Settings common to every run</h2>",
                   "<p>" + escape(", ".join(f"{k} = {v}" for k, v in constant.items())) + "</p>"]

@@ -27,6 +27,12 @@ def test_demo_on_the_tiny_pipeline_writes_report_videos_traces(tmp_path):
     assert "[table.csv](table.csv)" in report and (out / "table.csv").is_file()
     assert "`num_inference_steps` = 1" in report  # constant settings stated once
     assert "plots/summary_" in report
+    # the same frames side by side per length, and the videos in a page that needs no kernel
+    sheets = sorted(p.name for p in (out / "plots").glob("contact_*.png"))
+    assert sheets == [f"contact_num_sections_{n}.png" for n in sorted(set(table["num_sections"]))]
+    html = (out / "report.html").read_text()
+    assert html.count("<video src='runs/") == len(table) // 2  # first input's runs: 3 strategies x 2 lengths
+    assert "max-width:1100px" in html and "<table" in html
 
 
 def test_demo_rejects_bad_steps(capsys):

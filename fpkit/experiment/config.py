@@ -150,7 +150,7 @@ def _plain(value):
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if isinstance(value, ImageInput):
-        return {"spec": value.spec, "sha256": value.digest}
+        return {"name": value.name, "spec": value.spec, "sha256": value.digest}
     return value
 
 
