@@ -269,7 +269,7 @@ def sample(
     record_dtype: torch.dtype = torch.float16, record_every: int = 1, history: planning.HistorySpec | None = None,
     latents: torch.Tensor | None = None, image_embeds: torch.Tensor | None = None, methods=(),
     decode: str | None = None, observers: tuple[Callable, ...] = (), fps: int = 30,
-    keyframes: dict | None = None,
+    keyframes: dict | None = None, attention=None,
 ) -> Run:
     """Sample like `pipe(...)` and return a Run (video, latents, trace).
 
@@ -289,7 +289,9 @@ def sample(
     callables that receive every event, as copies (they observe, they cannot change the run);
     `keyframes`: {pixel frame: image} for sampling_type="keyframes" (a timeline of images: frame f
     pins latent frame ceil(f / vae_temporal_compression), encoded from the single image like the
-    last image; the video passes through each pinned latent exactly).
+    last image; the video passes through each pinned latent exactly); `attention`: record how much
+    of the noisy window's attention goes to each context slot (`fpkit.attention.AttentionConfig`, a
+    dict of its fields or True; `record="attention"` = sections plus attention at the defaults).
     """
     args = dict(locals())
     setup = _validate(args)
@@ -301,6 +303,8 @@ def sample(
     progress = pipe.progress_bar(total=setup.plan.num_sections * setup.schedules.num_steps)
     undos = state.sites.install(pipe)  # scoped to this call: undone however the call ends
     try:
+        if state.attention is not None:
+            undos.append(state.attention.install(pipe.transformer))
         for section in setup.plan.sections:
             state.clock.start(section.order)
             x = _sample_section(state, section, progress)
@@ -320,7 +324,10 @@ def sample(
     videos, frames = (None, state.latent_sections) if output_type == "latent" else _decode(state)
     observe(state.observers, RunEnded(video_latents, state.clock.seconds()))
     pipe.maybe_free_model_hooks()
-    return Run(videos=videos, latents=video_latents, trace=state.recorder.trace, frames=frames, fps=fps)
+    trace = state.recorder.trace
+    if state.attention is not None:
+        state.attention.attach(trace)
+    return Run(videos=videos, latents=video_latents, trace=trace, frames=frames, fps=fps)
 
 
 @dataclass
@@ -334,6 +341,7 @@ class _Setup:
     prompt_template: Any
     tensor_inputs: list[str]
     keyframes: dict[int, Any]  # canvas position -> image
+    attention: Any = None  # fpkit.attention.AttentionConfig when attention is recorded
 
 
 def _validate(a: dict) -> _Setup:
@@ -345,7 +353,10 @@ def _validate(a: dict) -> _Setup:
                     **{k: a[k] for k in ("image", "last_image", "image_latents", "last_image_latents", "height",
                                          "width", "num_frames", "latent_window_size", "sampling_type",
                                          "output_type", "num_inference_steps")})
-    record = normalize_record(a["record"])
+    from .attention import resolve as resolve_attention
+
+    record, attention = resolve_attention(a["record"], a["attention"])
+    record = normalize_record(record)
     check_record_every(a["record_every"])
     methods = resolve_methods(a["methods"])
     if a["decode"] not in planning.DECODE_POLICIES:
@@ -382,7 +393,7 @@ def _validate(a: dict) -> _Setup:
     for method in methods:
         method.check(pipe, the_plan)
     warn_if_mismatched(pipe, sampling_type)
-    return _Setup(the_plan, schedules, methods, record, template, list(tensor_inputs), keyframes)
+    return _Setup(the_plan, schedules, methods, record, template, list(tensor_inputs), keyframes, attention)
 
 
 def keyframe_positions(keyframes, sampling_type: str, last_frame: int, vae_t: int) -> dict[int, Any]:
@@ -493,6 +504,12 @@ class _Sampling:
         h, w = self.plan.latent_size
         self.noisy_tokens = self.plan.latent_window_size * h * w / pipe.transformer.config.patch_size ** 2
         self.size = (a["height"], a["width"])
+        self.attention = None
+        if setup.attention is not None:
+            from .attention import AttentionRecorder
+
+            self.attention = AttentionRecorder(setup.attention, self.plan, cond.image_embeds.shape[1])
+        self.current = None  # (section, step, num_steps) of the step being predicted
 
     def settings(self) -> dict:
         a, p, c = self.args, self.plan, self.cond
@@ -516,7 +533,7 @@ class _Sampling:
         common = dict(hidden_states=x.to(self.dtype), timestep=t.expand(x.shape[0]), image_embeds=c.image_embeds,
                       guidance=c.guidance, attention_kwargs=self.args["attention_kwargs"], return_dict=False)
         common.update(inputs)  # a method's context may replace the image embedding
-        with self._cache("cond"):
+        with self._cache("cond"), self._attending():
             pred = transformer(encoder_hidden_states=c.prompt_embeds, encoder_attention_mask=c.prompt_attention_mask,
                                pooled_projections=c.pooled_prompt_embeds, **common)[0]
         if c.negative is not None:
@@ -526,6 +543,12 @@ class _Sampling:
                                   pooled_projections=n_pooled, **common)[0]
             pred = neg + c.true_cfg_scale * (pred - neg)
         return pred.float()
+
+    def _attending(self):
+        """Attention recording around the conditional prediction of the current step."""
+        if self.attention is None or self.current is None:
+            return contextlib.nullcontext()
+        return self.attention.step(*self.current)
 
     def _cache(self, name: str):
         """diffusers' cache context around a transformer call, when a cache method needs one."""
@@ -577,7 +600,9 @@ def _sample_section(state: _Sampling, section: planning.SectionPlan, progress) -
         if pipe.interrupt:
             continue
         pipe._current_timestep = t
+        state.current = (section, i, len(timesteps))
         model_output = state.predict(x, t, context.inputs)
+        state.current = None
         if sites.any("step.model_output"):
             site.step, site.sigma, site.timestep, site.sample = i, schedule.sigmas[i], t, x
             site.predict = lambda sample, inputs, t=t: state.predict(sample, t, inputs)

@@ -19,8 +19,9 @@ from .planning import Plan, SectionPlan, latent_to_frames
 from .schedule import SectionSchedule
 
 FORMAT = "fpkit-trace"
-VERSION = 2  # 2: section latents are slices of the whole latent video, stored once; step indices
-READS = (1, 2)
+VERSION = 3  # 2: section latents are slices of the whole latent video, stored once; step indices
+#             3: attention mass per context slot (fpkit.attention), when recorded
+READS = (1, 2, 3)
 RECORD_LEVELS = ("none", "sections", "steps")
 
 
@@ -114,9 +115,12 @@ class SectionRecord:
     step_latents: torch.Tensor | None = None  # (S, B, C, T, h, w) after each recorded step
     step_x0: torch.Tensor | None = None  # (S, B, C, T, h, w) x0 = x_t - sigma * v at each recorded step
     step_indices: tuple[int, ...] | None = None  # which steps step_latents / step_x0 hold
+    attention: torch.Tensor | None = None  # (steps, blocks, heads or 1, segments) softmax mass
+    attention_steps: tuple[int, ...] | None = None  # which steps `attention` holds
+    attention_segments: tuple[str, ...] | None = None  # slot index (str) per segment, then "image", "text"
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        names = ("latents", "step_latents", "step_x0")
+        names = ("latents", "step_latents", "step_x0", "attention")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
 
@@ -146,7 +150,9 @@ class Trace:
         return sorted(self.sections, key=lambda s: s.plan.index)
 
     def to_frame(self, kind: str = "sections"):
-        """pandas tables: "sections" (one row per section), "slots" (per context slot) or "steps"."""
+        """pandas tables: "sections" (one row per section), "slots" (per context slot), "steps", or
+        "attention" (long: order, index, step, block, head, slot, kind, compression, side, mass; slot is
+        the slot's index in the section's plan, or "image" / "text" for the condition tokens)."""
         import pandas as pd
 
         rows = []
@@ -177,8 +183,25 @@ class Trace:
                 for i, t in enumerate(rec.schedule.timesteps):
                     rows.append(dict(order=rec.plan.order, index=rec.plan.index, step=i, timestep=t,
                                      sigma=sig[i], sigma_next=sig[i + 1] if i + 1 < len(sig) else None))
+        elif kind == "attention":
+            blocks = (self.settings.get("attention") or {}).get("blocks")
+            for rec in self.sections:
+                if rec.attention is None:
+                    continue
+                a = rec.attention
+                for si, step in enumerate(rec.attention_steps):
+                    for b in range(a.shape[1]):
+                        for h in range(a.shape[2]):
+                            for g, label in enumerate(rec.attention_segments):
+                                slot = rec.plan.slots[int(label)] if label.isdigit() else None
+                                rows.append(dict(
+                                    order=rec.plan.order, index=rec.plan.index, step=step,
+                                    block=blocks[b] if blocks else b, head="mean" if a.shape[2] == 1 else h,
+                                    slot=label, kind=slot.kind if slot else label,
+                                    compression=slot.compression if slot else "", side=slot.side if slot else "",
+                                    mass=float(a[si, b, h, g])))
         else:
-            raise ValueError(f"kind must be 'sections', 'slots' or 'steps', got {kind!r}")
+            raise ValueError(f"kind must be 'sections', 'slots', 'steps' or 'attention', got {kind!r}")
         return pd.DataFrame(rows)
 
     # -- equality and persistence -----------------------------------------------------------
@@ -212,6 +235,8 @@ class Trace:
             "sections": [
                 {"order": r.plan.order, "schedule": r.schedule.to_dict(), "seconds": r.seconds,
                  "step_indices": list(r.step_indices) if r.step_indices is not None else None,
+                 **({"attention_steps": list(r.attention_steps), "attention_segments": list(r.attention_segments)}
+                    if r.attention is not None else {}),
                  "latents": "window" if self._is_window_of_video(r) else r.latents is not None}
                 for r in self.sections
             ],
@@ -275,7 +300,11 @@ class Trace:
                 record = SectionRecord(
                     plan=by_order[order], schedule=SectionSchedule.from_dict(rec["schedule"]),
                     seconds=rec["seconds"],
-                    **{n: tensors.get(f"section.{order}.{n}") for n in ("latents", "step_latents", "step_x0")})
+                    **{n: tensors.get(f"section.{order}.{n}") for n in ("latents", "step_latents", "step_x0",
+                                                                         "attention")})
+                if record.attention is not None:
+                    record.attention_steps = tuple(rec["attention_steps"])
+                    record.attention_segments = tuple(rec["attention_segments"])
                 if rec.get("latents") == "window":
                     a, b = record.plan.window
                     record.latents = video[:, :, a:b]
