@@ -454,3 +454,73 @@ def training_curves(losses: dict, likeness=None, measures=("visible", "hist_dist
         ax.set_title(f"{measure} (median, IQR over seeds)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Attention to the packed context (fpkit.attention; a trace recorded with record="attention")
+
+
+def attention_group(kind: str, compression: str = "", side: str = "") -> str:
+    """A slot's group across sections: "anchor", "history 1x past", ..., "noisy", "image", "text"."""
+    if kind == "history":
+        return f"history {compression[1:]}x {side}".strip()
+    return kind
+
+
+def attention_heatmap(trace, order: int = 0, step: int | None = None, ax=None):
+    """One section's attention mass: segments (its plan's slots, image, text) x blocks, the mean over
+    heads (and over the recorded steps unless `step` is given). The image carries gid "attention"."""
+    import numpy as np
+
+    rec = next((r for r in trace.sections if r.plan.order == order), None)
+    if rec is None or rec.attention is None:
+        raise ValueError(f"section {order} has no attention recorded (sample with record='attention')")
+    a = rec.attention.float()
+    if step is not None:
+        if step not in rec.attention_steps:
+            raise ValueError(f"step {step} not recorded; recorded: {list(rec.attention_steps)}")
+        a = a[rec.attention_steps.index(step)][None]
+    mass = np.nanmean(a.numpy(), axis=(0, 2))  # (blocks, segments)
+    labels = []
+    for s in rec.attention_segments:
+        if s.isdigit():
+            slot = rec.plan.slots[int(s)]
+            labels.append(f"{attention_group(slot.kind, slot.compression, slot.side)}\n{slot.tokens} tok")
+        else:
+            labels.append(s)
+    blocks = (trace.settings.get("attention") or {}).get("blocks") or [str(b) for b in range(mass.shape[0])]
+    fig, ax = _axes(ax, (1.2 + 0.75 * mass.shape[1], 0.9 + 0.32 * mass.shape[0]))
+    im = ax.imshow(mass, aspect="auto", cmap="viridis", vmin=0, gid="attention")
+    ax.set_xticks(range(len(labels)), labels, fontsize=6)
+    ax.set_yticks(range(len(blocks)), blocks, fontsize=6)
+    for (b, g), v in np.ndenumerate(mass):
+        ax.text(g, b, f"{v:.2f}", ha="center", va="center", fontsize=5, color="w" if v < mass.max() / 2 else "k")
+    ax.figure.colorbar(im, ax=ax, label="softmax mass")
+    when = "mean over steps" if step is None else f"step {step}"
+    ax.set_title(f"section {order} (index {rec.plan.index}): noisy-window attention per slot, {when}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def attention_along_video(trace, ax=None, blocks=None):
+    """Mass per slot group (anchor, each history compression and side, noisy self, image, text)
+    against the section's temporal index, the mean over blocks (or `blocks`), heads and steps; one
+    line per group (gid "attention:<group>")."""
+    frame = trace.to_frame("attention")
+    if not len(frame):
+        raise ValueError("the trace has no attention (sample with record='attention')")
+    if blocks is not None:
+        frame = frame[frame.block.isin(list(blocks))]
+    frame = frame.assign(group=[attention_group(k, c, s) for k, c, s in zip(frame.kind, frame.compression, frame.side)])
+    per_section = frame.groupby(["index", "order", "step", "block", "head", "group"]).mass.sum().reset_index()
+    curve = per_section.groupby(["group", "index"]).mass.mean().reset_index()
+    fig, ax = _axes(ax, (6.5, 3.4))
+    for k, (group, g) in enumerate(curve.groupby("group", sort=True)):
+        ax.plot(g["index"], g["mass"], marker="o", ms=3, label=group, color=f"C{k % 10}", gid=f"attention:{group}")
+    ax.set_xlabel("section (temporal index, 0 = next to the start image)")
+    ax.set_ylabel("softmax mass of noisy-window queries")
+    ax.set_title(f"attention per context slot along the video ({trace.plan.strategy})", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

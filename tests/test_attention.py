@@ -112,3 +112,32 @@ def test_nothing_stays_installed_and_bad_configs_fail_first(tiny_pipe, image):
         fpkit.sample(tiny_pipe, **base_kwargs(image, **KW), generator=gen(0), attention="yes")
     with pytest.raises(ValueError, match="attention: .*unexpected keyword"):
         fpkit.sample(tiny_pipe, **base_kwargs(image, **KW), generator=gen(0), attention={"querys": 3})
+
+
+def test_attention_plots_draw_what_was_recorded(tiny_pipe, image):
+    from fpkit import plots
+
+    run = fpkit.sample(tiny_pipe, **base_kwargs(image, **KW, num_frames=33), generator=gen(0), record="attention")
+    fig = plots.attention_heatmap(run.trace, order=1)
+    im = next(a for a in fig.axes[0].get_images() if a.get_gid() == "attention")
+    rec = run.trace.sections[1]
+    assert im.get_array().shape == (rec.attention.shape[1], len(rec.attention_segments))
+    assert abs(float(im.get_array().sum(1).mean()) - 1) < 1e-5  # each block's row sums to 1
+    fig = plots.attention_along_video(run.trace)
+    lines = {ln.get_gid(): ln for ln in fig.axes[0].lines}
+    assert {"attention:anchor", "attention:noisy", "attention:text", "attention:image"} <= set(lines)
+    assert list(lines["attention:anchor"].get_xdata()) == list(range(run.trace.plan.num_sections))
+    with pytest.raises(ValueError, match="no attention recorded"):
+        plots.attention_heatmap(fpkit.sample(tiny_pipe, **base_kwargs(image, **KW), generator=gen(0)).trace)
+
+
+def test_trace_explorer_shows_the_attention_of_the_section_it_shows(tiny_pipe, image):
+    from fpkit.widgets import TraceExplorer
+
+    run = fpkit.sample(tiny_pipe, **base_kwargs(image, **KW, num_frames=33), generator=gen(0), record="attention")
+    view = TraceExplorer(run)
+    assert "attention" in view.figures
+    view.slider.value = 2
+    title = view.figures["attention"].axes[0].get_title()
+    assert title.startswith(f"section {view.section.plan.order} ")
+    assert "attention" not in TraceExplorer(fpkit.sample(tiny_pipe, **base_kwargs(image, **KW), generator=gen(0))).figures

@@ -16,7 +16,8 @@ class TraceExplorer(View):
 
     run_or_trace: a Run (its video gives thumbnails), a Trace, or a folder (a saved trace, or a
     results run folder with trace/ and video.mp4). video: (T, 3, H, W) frames to use instead.
-    `.figures`: {"layout", "schedule", "timings", "thumbnails"} (no "thumbnails" without a video)."""
+    `.figures`: {"layout", "schedule", "timings", "thumbnails"} (no "thumbnails" without a video),
+    plus "attention" (slot x block heat map of the section) when the trace recorded attention."""
 
     def __init__(self, run_or_trace, video=None, order: str = "generation"):
         import ipywidgets as w
@@ -46,13 +47,16 @@ class TraceExplorer(View):
         self.slider = w.IntSlider(value=0, min=0, max=len(trace.sections) - 1, description="section",
                                   continuous_update=False)
         self.info = w.HTML()
-        self.panels = {name: FigurePanel() for name in ("thumbnails", "layout", "schedule", "timings")}
+        self.has_attention = any(r.attention is not None for r in trace.sections)
+        names = ("thumbnails", "layout", "schedule", "timings") + (("attention",) if self.has_attention else ())
+        self.panels = {name: FigurePanel() for name in names}
         self.order.observe(self._on_order, names="value")
         self.slider.observe(lambda _: self.redraw(), names="value")
         p = self.panels
         self.widget = w.VBox([
             w.HBox([self.order, self.slider]), self.info, p["thumbnails"].output, p["layout"].output,
             w.HBox([p["schedule"].output, p["timings"].output]),
+            *([p["attention"].output] if self.has_attention else []),
         ])
         self.redraw()
 
@@ -105,3 +109,8 @@ class TraceExplorer(View):
         self.panels["schedule"].show(plots.schedule(rec.schedule))
         self.panels["timings"].show(plots.section_timings(self._sections_table, current=s.order,
                                                           order=self.order.value))
+        if self.has_attention:
+            if rec.attention is None:
+                self.panels["attention"].show_html("<i>No attention recorded for this section.</i>")
+            else:
+                self.panels["attention"].show(plots.attention_heatmap(tr, order=s.order))
