@@ -149,7 +149,7 @@ NOTEBOOKS = {
                  "    attention_along_video(run.trace).axes[0].set_title(f\"{label}: attention per slot along the video (clip 0)\", fontsize=9)"),
         ("code", "def finding(shares) -> str:\n"
                  "    last = shares[\"index\"].max()\n"
-                 "    lines = [f\"**Share of the noisy window's attention, first vs last section ({shares.clip.nunique()} clips, mean [95% interval]):**\", \"\"]\n"
+                 "    lines = [f\"**Share of the noisy window's attention, first vs last section ({shares['clip'].nunique()} clips, mean [95% interval]):**\", \"\"]\n"
                  "    for arm, g in shares.groupby(\"arm\", sort=False):\n"
                  "        parts = []\n"
                  "        for group in (\"anchor\", \"noisy\", \"text\"):\n"
@@ -157,7 +157,7 @@ NOTEBOOKS = {
                  "            cis = [bootstrap_ci(v, n_boot=2000) for v in ends]\n"
                  "            parts.append(f\"{group} {cis[0].estimate:.3f} -> {cis[1].estimate:.3f}\" + (\"\" if cis[0].n < 2 else f\" ([{cis[1].low:.3f}, {cis[1].high:.3f}])\"))\n"
                  "        history = g[g.group.str.startswith(\"history\")].groupby(\"index\").mass.sum()\n"
-                 "        parts.append(f\"all history {history.iloc[0] / g.clip.nunique():.3f} -> {history.iloc[-1] / g.clip.nunique():.3f}\")\n"
+                 "        parts.append(f\"all history {history.iloc[0] / g['clip'].nunique():.3f} -> {history.iloc[-1] / g['clip'].nunique():.3f}\")\n"
                  "        lines.append(f\"- {arm}: \" + \"; \".join(parts))\n"
                  "    return \"\\n\".join(lines)\n\n"
                  "Markdown(finding(shares))"),
