@@ -105,6 +105,33 @@ def test_compare_runs_scrubber_moves_marker_and_images(saved):
         CompareRuns([video], labels=["a", "b"])
 
 
+def test_compare_runs_plays_runs_in_lockstep_and_shows_a_contact_sheet(saved):
+    """Synchronized playback is one mp4 of the runs side by side (so they cannot drift apart); the
+    contact-sheet mode shows the same frame indices of every run, the real clip first if given."""
+    import imageio.v3 as iio
+
+    from fpkit.widgets.compare import tiled_frames
+
+    _, video = saved
+    short = video[:20].clone()
+    view = CompareRuns([video, short], labels=["full", "short"], metrics=("brightness",))
+    assert view.synced.format == "mp4" and len(view.synced.value) > 1000
+    played = iio.imread(view.synced.value, extension=".mp4")
+    assert played.shape[0] == len(video)  # as long as the longest run
+    tiled = tiled_frames([video, short], ["full", "short"], height=64)
+    h, w = video.shape[-2:]
+    width = int(round(w * 64 / h)) // 2 * 2
+    assert tiled.shape[1] >= 64 + 14 and tiled.shape[2] >= 2 * width and tiled.shape[2] % 16 == 0
+    right = tiled[-1, 14:, width:].astype(float)  # the short run has ended: its last frame, dimmed
+    assert right.mean() > tiled[19, 14:, width:].astype(float).mean()
+    view.mode.value = "contact sheet"
+    sheet = view.figures["contact"]
+    assert len(sheet.axes) == 2 * 10 and view.scrub_box.layout.display == "none"
+    view.mode.value = "scrub"
+    assert view.scrub_box.layout.display is None
+    assert len(view.contact_sheet(count=4, real=video).axes) == 3 * 4
+
+
 def _results_folder(path):
     rows = []
     for st in ("vanilla", "inverted_anti_drifting"):

@@ -10,6 +10,36 @@ from .. import plots
 from ._base import FigurePanel, View, load_run_dir
 
 DEFAULT_METRICS = ("laplacian_var", "brightness", "flicker")
+MAX_SYNCED = 6  # runs in one synchronized player
+MODES = ("scrub", "contact sheet")
+
+
+def tiled_frames(videos, labels, height: int = 128):
+    """(T, H', W', 3) uint8: the videos side by side in one frame sequence (each scaled to `height`,
+    a label strip on top; a video that has ended holds its last frame, dimmed), so one player shows
+    them in lockstep."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    length = max(len(v) for v in videos)
+    strips = []
+    for video, label in zip(videos, labels):
+        h, w = video.shape[-2:]
+        width = max(2, int(round(w * height / h)) // 2 * 2)
+        frames = []
+        for t in range(length):
+            img = plots.frame_image(video, min(t, len(video) - 1))
+            img = (np.clip(img, 0, 1) * 255).astype(np.uint8)
+            if t >= len(video):
+                img = (img * 0.35 + 255 * 0.65).astype(np.uint8)
+            tile = Image.new("RGB", (width, height + 14), "white")
+            tile.paste(Image.fromarray(img).resize((width, height), Image.NEAREST), (0, 14))
+            ImageDraw.Draw(tile).text((2, 1), str(label)[: max(4, width // 6)], fill=(0, 0, 0))
+            frames.append(np.asarray(tile))
+        strips.append(np.stack(frames))
+    tiled = np.concatenate(strips, axis=2)
+    pad_h, pad_w = -tiled.shape[1] % 16, -tiled.shape[2] % 16  # H.264 macro blocks: no rescaling
+    return np.pad(tiled, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), constant_values=255)
 
 
 def _as_item(run, index: int):
@@ -73,11 +103,19 @@ class CompareRuns(View):
         self.slider = w.IntSlider(value=0, min=0, max=last, description="frame", continuous_update=True)
         self.play = w.Play(value=0, min=0, max=last, interval=interval_ms, description="play")
         w.jslink((self.play, "value"), (self.slider, "value"))
-        self.panels = {"videos": FigurePanel(), "curves": FigurePanel()}
+        self.fps = items[0][2]
+        self.mode = w.ToggleButtons(options=MODES, value="scrub", description="view")
+        self.panels = {"videos": FigurePanel(), "curves": FigurePanel(), "contact": FigurePanel()}
         self._draw()
         self.slider.observe(lambda change: self.set_frame(change["new"]), names="value")
-        self.widget = w.VBox([w.HBox([self.play, self.slider]), self.panels["videos"].output,
-                              self.panels["curves"].output])
+        self.mode.observe(lambda change: self._show_mode(change["new"]), names="value")
+        self.synced = self.player() if len(self.videos) <= MAX_SYNCED else \
+            w.HTML(f"<i>synchronized playback shows up to {MAX_SYNCED} runs; pass fewer to play them together</i>")
+        self.scrub_box = w.VBox([w.HBox([self.play, self.slider]), self.panels["videos"].output])
+        self.widget = w.VBox([self.mode, self.scrub_box, self.panels["contact"].output,
+                              w.HTML("<b>synchronized playback</b> (one player, every run in lockstep)"),
+                              self.synced, self.panels["curves"].output])
+        self._show_mode("scrub")
 
     @property
     def frame(self) -> int:
@@ -85,7 +123,43 @@ class CompareRuns(View):
 
     @property
     def figures(self) -> dict:
-        return {k: p.figure for k, p in self.panels.items()}
+        return {k: p.figure for k, p in self.panels.items() if p.figure is not None}
+
+    def player(self, height: int = 128):
+        """An ipywidgets.Video of every run side by side in one mp4 (tiled_frames): the browser plays
+        it at the runs' fps with no redraw from Python, so the runs cannot fall out of step."""
+        import tempfile
+
+        import ipywidgets as w
+        from diffusers.utils import export_to_video
+
+        frames = tiled_frames(self.videos, self.labels, height)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export_to_video(list(frames.astype("float32") / 255.0), f"{tmp}/tiled.mp4", fps=self.fps)
+            data = open(path, "rb").read()
+        self.synced_frames = frames.shape
+        return w.Video(value=data, format="mp4", width=min(frames.shape[2], 960), autoplay=False, loop=True,
+                       controls=True)
+
+    def contact_sheet(self, count: int = 10, real=None):
+        """The same frame indices of every run in rows (`real`: a (T, 3, H, W) reference video shown
+        first, e.g. the toy world's own clip)."""
+        videos = dict(zip(self.labels, self.videos))
+        if real is not None:
+            videos = {"real": real, **videos}
+        fig = plots.contact_sheet(videos, count=count)
+        plt.close(fig)  # detached from pyplot, as every view's figure (still drawable and savable)
+        return fig
+
+    def _show_mode(self, mode: str) -> None:
+        if mode == "contact sheet":
+            if self.panels["contact"].figure is None:
+                self.panels["contact"].show(self.contact_sheet())
+            self.scrub_box.layout.display = "none"
+            self.panels["contact"].output.layout.display = None
+        else:
+            self.scrub_box.layout.display = None
+            self.panels["contact"].output.layout.display = "none"
 
     @property
     def figure(self):
