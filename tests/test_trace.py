@@ -53,7 +53,7 @@ def test_damaged_or_foreign_directories_name_the_file(steps_trace, tmp_path):
     meta.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ValueError, match=r"not an fpkit trace: .*trace\.json has format 'something-else'"):
         Trace.load(d)
-    meta.write_text(good.replace('"version": 2', '"version": 99'))
+    meta.write_text(good.replace('"version": 3', '"version": 99'))
     with pytest.raises(ValueError, match="version 99"):
         Trace.load(d)
     meta.write_text(good)
