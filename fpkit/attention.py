@@ -87,9 +87,10 @@ def segments(section, image_tokens: int, text_tokens: int) -> list[tuple[str, in
 
 
 def slot_mass(attn, hidden_states, encoder_hidden_states, attention_mask, image_rotary_emb, bounds,
-              query_index: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+              query_index: torch.Tensor, chunk: int = 64, per_query: bool = False) -> torch.Tensor:
     """(B, heads, segments) softmax mass of the queries `query_index` (latent token positions) over
-    the key ranges `bounds` [(start, stop)], from the block's own projections, norms and RoPE."""
+    the key ranges `bounds` [(start, stop)], from the block's own projections, norms and RoPE,
+    averaged over the queries (`per_query`: (B, heads, queries, segments) instead)."""
     from diffusers.models.embeddings import apply_rotary_emb
 
     single = attn.add_q_proj is None
@@ -122,12 +123,19 @@ def slot_mass(attn, hidden_states, encoder_hidden_states, attention_mask, image_
         masked = ~attention_mask.reshape(attention_mask.shape[0], 1, 1, -1).bool()
     scale = q.shape[-1] ** -0.5
     total = torch.zeros(q.shape[0], q.shape[1], len(bounds), dtype=torch.float64, device=q.device)
+    rows = []
     for c in range(0, q.shape[2], chunk):
         logits = torch.matmul(q[:, :, c:c + chunk], k) * scale  # (B, H, c, N)
         if masked is not None:
             logits = logits.masked_fill(masked, float("-inf"))
         p = torch.softmax(logits, dim=-1)
-        total += torch.stack([p[..., a:b].sum(-1) for a, b in bounds], -1).sum(2).double()
+        mass = torch.stack([p[..., a:b].sum(-1) for a, b in bounds], -1)  # (B, H, c, S)
+        if per_query:
+            rows.append(mass)
+        else:
+            total += mass.sum(2).double()
+    if per_query:
+        return torch.cat(rows, 2)
     return (total / q.shape[2]).float()
 
 

@@ -141,3 +141,41 @@ def test_trace_explorer_shows_the_attention_of_the_section_it_shows(tiny_pipe, i
     title = view.figures["attention"].axes[0].get_title()
     assert title.startswith(f"section {view.section.plan.order} ")
     assert "attention" not in TraceExplorer(fpkit.sample(tiny_pipe, **base_kwargs(image, **KW), generator=gen(0))).figures
+
+
+def test_every_query_distributes_all_of_its_attention_over_the_slots(tiny_pipe, image):
+    """slot_mass per query on the arguments a real block's processor received: each noisy query's
+    shares over the plan's slots, the image and the text sum to 1, and their mean is what the
+    trace records."""
+    from fpkit.attention import segments, slot_mass
+
+    block = tiny_pipe.transformer.transformer_blocks[0].attn
+    seen = []
+    inner = block.processor
+
+    class Spy:
+        def __call__(self, attn, hidden, encoder=None, mask=None, rope=None, **kw):
+            seen.append((hidden, encoder, mask, rope))
+            return inner(attn, hidden, encoder, mask, rope, **kw)
+
+    block.processor = Spy()
+    try:
+        run = fpkit.sample(tiny_pipe, **base_kwargs(image, num_inference_steps=1, num_frames=9), generator=gen(0),
+                           attention=AttentionConfig(queries=0, per_head=True))
+    finally:
+        block.processor = inner
+    hidden, encoder, mask, rope = seen[0]  # the first section's conditional call (the wrapper sits inside)
+    rec = run.trace.sections[0]
+    image_tokens = run.trace.settings["attention"]["image_tokens"]
+    labelled = segments(rec.plan, image_tokens, encoder.shape[1] - image_tokens)
+    bounds, start = [], 0
+    for _, n in labelled:
+        bounds.append((start, start + n))
+        start += n
+    noisy = rec.plan.noisy.tokens
+    index = torch.arange(hidden.shape[1] - noisy, hidden.shape[1])
+    with torch.no_grad():
+        per_query = slot_mass(block, hidden, encoder, mask, rope, bounds, index, chunk=7, per_query=True)
+    assert per_query.shape[2] == noisy
+    assert (per_query.sum(-1) - 1).abs().max() < 1e-5  # every query, every head
+    assert (per_query.mean(2)[0] - rec.attention[0, 0]).abs().max() < 1e-6
