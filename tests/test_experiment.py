@@ -176,8 +176,11 @@ def test_ctrl_c_ends_with_one_line_saying_how_to_resume(tmp_path):
     many = tmp_path / "tiny_smoke.toml"
     many.write_text(SMOKE.read_text().replace("seed = [0, 1]", "seed = " + str(list(range(16)))))
     cmd = [sys.executable, "-m", "fpkit", "run", str(many), "--out", str(out)]
+    # a shell's background job starts with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: give the child the default disposition, as a terminal's Ctrl-C would find it
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not (out / "table.parquet").exists():
         time.sleep(0.05)
