@@ -370,10 +370,17 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
     runs = list(dict.fromkeys(table["run_id"])) if len(table) else []
     for ax, name in zip(axes, metrics):
         data = table[table["metric"] == name]
+        used = set()
         for k, run_id in enumerate(runs):
             grp = data[data["run_id"] == run_id].sort_values("frame")
-            ax.plot(grp["frame"], grp["value"], lw=1, color=f"C{k}", label=labels.get(run_id, str(run_id)),
-                    gid=f"curve:{run_id}")
+            label = labels.get(run_id, str(run_id))
+            # a strategy or method label keeps its colour from every other figure (once per panel)
+            name = label.split(": ", 1)[-1]
+            known = name in STRATEGY_COLORS or name.split("(")[0].split(" + ")[-1] in _method_names()
+            color = color_for(name.split(" + ")[-1] if " + " in name else name) if known else f"C{k}"
+            color = f"C{k}" if color in used else color
+            used.add(color)
+            ax.plot(grp["frame"], grp["value"], lw=1, color=color, label=label, gid=f"curve:{run_id}")
         if frame is not None:
             ax.axvline(frame, color="black", lw=0.8, ls="--", gid="frame_marker")
         ax.set_ylabel(name, fontsize=8)
@@ -383,6 +390,12 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
         axes[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def _method_names() -> set:
+    from .methods import METHODS
+
+    return set(METHODS) | {"none"}
 
 
 def _color_for(key, k: int):

@@ -180,3 +180,11 @@ def test_plots_with_several_seeds_draw_intervals():
     assert plots.color_for("vanilla") == "tab:red" and plots.color_for("none") == "black"
     assert plots.color_for("history_noise(sigma=0.3)") == plots.color_for("history_noise")
     assert plots.color_for("history_noise") != plots.color_for("anchor_only")
+
+
+def test_metric_curves_keep_each_strategy_colour():
+    table = pd.DataFrame({"run_id": ["a", "a", "b", "b"], "frame": [0, 1, 0, 1], "metric": "brightness",
+                          "value": [0.1, 0.2, 0.3, 0.4]})
+    fig = plots.metric_curves(table, ["brightness"], labels={"a": "inverted_anti_drifting", "b": "0: vanilla"})
+    colors = {ln.get_gid(): ln.get_color() for ln in fig.axes[0].lines}
+    assert colors == {"curve:a": plots.color_for("inverted_anti_drifting"), "curve:b": plots.color_for("vanilla")}
