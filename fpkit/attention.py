@@ -162,8 +162,8 @@ class AttentionRecorder:
     """Installs `_Recording` on every dual- and single-stream block for one call and collects
     (section order -> step -> (blocks, heads, segments)) masses."""
 
-    def __init__(self, config: AttentionConfig, plan, image_tokens: int):
-        self.config, self.plan, self.image_tokens = config, plan, image_tokens
+    def __init__(self, config: AttentionConfig, image_tokens: int):
+        self.config, self.image_tokens = config, image_tokens
         self.armed = None  # (section, step) while the conditional prediction of a recorded step runs
         self.masses: dict[int, dict[int, dict[int, torch.Tensor]]] = {}
         self.labels: dict[int, list[str]] = {}

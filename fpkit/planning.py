@@ -472,12 +472,19 @@ def _anti_drifting(g: _Geometry) -> list[SectionPlan]:
     paddings = latent_paddings(n, h.padding)
     order = [0] + ([n - 1] if n > 1 else []) + list(range(1, n - 1))
     known = {0} | ({end} if g.has_last_image else set())
-    sections = []
+    return _fill_sections(g, "anti_drifting", order, known, paddings)
+
+
+def _fill_sections(g: _Geometry, strategy: str, order: list[int], known: set[int], paddings) -> list[SectionPlan]:
+    """Sections in generation `order`, each with `_fill_slots` context from the frames known by then
+    (`known`: canvas positions known before any section; each window joins it once generated). A
+    known frame inside the window being generated (a keyframe) is pinned there, not read as context."""
+    n, known, sections = g.num_sections, set(known), []
     for k, t in enumerate(order):
         ws, we = g.window(t)
         pad = paddings[n - 1 - t] * g.lws
-        slots = _fill_slots(g, t, known, pad)
-        sections.append(SectionPlan("anti_drifting", k, t, n, (ws, we), tuple(slots), padding=pad // g.lws))
+        slots = _fill_slots(g, t, known - set(range(ws, we)), pad)
+        sections.append(SectionPlan(strategy, k, t, n, (ws, we), tuple(slots), padding=pad // g.lws))
         known.update(range(ws, we))
     return sections
 
@@ -524,16 +531,7 @@ def _keyframes(g: _Geometry) -> list[SectionPlan]:
     order = holding + ([n - 1] if n - 1 not in holding else [])
     order += [t for t in range(n) if t not in order]
     known = {0, *g.keyframes} | ({end} if g.has_last_image else set())
-    sections = []
-    for k, t in enumerate(order):
-        ws, we = g.window(t)
-        pad = paddings[n - 1 - t] * g.lws
-        pinned = known & set(range(ws, we))
-        known_outside = known - pinned
-        slots = _fill_slots(g, t, known_outside, pad)
-        sections.append(SectionPlan("keyframes", k, t, n, (ws, we), tuple(slots), padding=pad // g.lws))
-        known.update(range(ws, we))
-    return sections
+    return _fill_sections(g, "keyframes", order, known, paddings)
 
 
 def _decode_chunks(strategy: str, sections: list[SectionPlan], lws: int) -> tuple[DecodeChunk, ...]:

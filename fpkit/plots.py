@@ -11,21 +11,34 @@ STRATEGY_COLORS = {"vanilla": "tab:red", "inverted_anti_drifting": "tab:blue", "
 _ARM_PALETTE = plt.get_cmap("tab20").colors
 
 
+def _known_arm(text: str):
+    """The strategy or method a label names ("vanilla", "history_noise(sigma=0.3)", a composition,
+    CompareRuns' "vanilla + latent_stats": the method), or None."""
+    from .methods import METHODS
+
+    if text in STRATEGY_COLORS or text == "none":
+        return text
+    parts = [p.split("(")[0].strip() for p in text.split(" + ")]
+    if len(parts) > 1 and parts[0] in STRATEGY_COLORS:
+        parts = parts[1:]  # a strategy with methods: coloured by its (first) method
+    return parts[0] if parts[0] in METHODS else None
+
+
 def color_for(value) -> str:
     """One colour per strategy or method everywhere (reports, widgets, notebooks): strategies have
     their own, "none" is black, a method label takes the colour of its method name's place in the
-    registry (parameters and compositions keep the first method's colour)."""
+    registry (parameters and compositions keep the first method's colour); other labels get a
+    colour from their text."""
     from .methods import METHODS
 
     text = str(value)
-    if text in STRATEGY_COLORS:
-        return STRATEGY_COLORS[text]
-    if text == "none":
+    arm = _known_arm(text)
+    if arm in STRATEGY_COLORS:
+        return STRATEGY_COLORS[arm]
+    if arm == "none":
         return "black"
-    base = text.split("(")[0].split(" + ")[0].strip()
-    names = sorted(METHODS)
-    if base in names:
-        return _ARM_PALETTE[names.index(base) % len(_ARM_PALETTE)]
+    if arm is not None:
+        return _ARM_PALETTE[sorted(METHODS).index(arm) % len(_ARM_PALETTE)]
     return _ARM_PALETTE[sum(map(ord, text)) % len(_ARM_PALETTE)]
 
 
@@ -375,9 +388,8 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
             grp = data[data["run_id"] == run_id].sort_values("frame")
             label = labels.get(run_id, str(run_id))
             # a strategy or method label keeps its colour from every other figure (once per panel)
-            name = label.split(": ", 1)[-1]
-            known = name in STRATEGY_COLORS or name.split("(")[0].split(" + ")[-1] in _method_names()
-            color = color_for(name.split(" + ")[-1] if " + " in name else name) if known else f"C{k}"
+            name = label.split(": ", 1)[-1]  # CompareRuns numbers its labels "0: vanilla"
+            color = color_for(name) if _known_arm(name) is not None else f"C{k}"
             color = f"C{k}" if color in used else color
             used.add(color)
             ax.plot(grp["frame"], grp["value"], lw=1, color=color, label=label, gid=f"curve:{run_id}")
@@ -390,12 +402,6 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
         axes[0].legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
-
-
-def _method_names() -> set:
-    from .methods import METHODS
-
-    return set(METHODS) | {"none"}
 
 
 def _color_for(key, k: int):

@@ -60,11 +60,13 @@ def _interval(m, lo, hi, sign: str = "") -> str:
     return f"{m:{sign}.4g} [{lo:{sign}.4g}, {hi:{sign}.4g}]"
 
 
-def summary_lines(table, arm: str | None = None, baseline: str | None = None, measures=None) -> list[str]:
+def summary_lines(table, arm: str | None = None, baseline: str | None = None, measures=None,
+                  tables=None) -> list[str]:
     """Markdown: per lead measure and length, the arms ranked by mean with 95% bootstrap intervals
-    over paired inputs (and the paired difference to `baseline`, "yes" where its interval excludes 0)."""
+    over paired inputs (and the paired difference to `baseline`, "yes" where its interval excludes 0).
+    `tables`: summary_tables' result when the caller already has it."""
     arm = arm or comparison_arm(table)
-    tables = summary_tables(table, arm, baseline, measures)
+    tables = summary_tables(table, arm, baseline, measures) if tables is None else tables
     if not tables:
         return []
     pair = [c for c in PAIR_COLUMNS if c in table]
@@ -181,7 +183,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
           f"{len(table)} finished runs. Drift = the paper's start-end contrast |M(first 15%) - M(last 15%)| "
           "(frames after the start image).", ""]
     sheets = contact_sheets(results_dir, table, exp, arm, plots)
-    md += summary_lines(table, arm, baseline)
+    md += summary_lines(table, arm, baseline, tables=tables)
     md += [f"![{f}](plots/{f})" for f in lead_figures] + [""]
     if sheets:
         md += ["## The same frames side by side (first input)", ""] + [f"![{n}](plots/{n})" for n, _ in sheets] + [""]
@@ -191,7 +193,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     md += ["", f"## Every run ({len(table)}): [table.csv](table.csv) (also table.parquet), columns that vary: "
            + ", ".join(f"`{c}`" for c in varying if not c.endswith(("_mean", "_drift"))), ""]
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
-    atomic_write(results_dir / "report.html", _html(title, exp, table, arm, baseline, constant,
+    atomic_write(results_dir / "report.html", _html(title, exp, table, tables, baseline, constant,
                                                     lead_figures, figures, sheets))
     return results_dir / "report.md"
 
@@ -258,7 +260,7 @@ def _toy_real(images: list, name, num_frames: int):
     return real_video(int(spec[4:]), num_frames)
 
 
-def _html(title, exp, table, arm, baseline, constant, lead_figures, figures, sheets=()) -> str:
+def _html(title, exp, table, tables, baseline, constant, lead_figures, figures, sheets=()) -> str:
     """A page a reader opens without a kernel, at screen width: the summary tables, their plots, the
     common settings and links to the per-run table. Everything the experiment author wrote is
     escaped, never markup."""
@@ -267,7 +269,7 @@ def _html(title, exp, table, arm, baseline, constant, lead_figures, figures, she
              "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}</style>",
              "</head><body>", f"<h1>{escape(str(title))}</h1>", f"<p>{escape(str(exp.get('description', '')))}</p>",
              f"<p>{len(table)} finished runs.</p>"]
-    for value, what, t in summary_tables(table, arm, baseline):
+    for value, what, t in tables:
         t = t.drop(columns=[c for c in ("clear",) if baseline is None and c in t])
         parts += [f"<h3>{escape(what)} ({escape(value)})</h3>",
                   t.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}")]

@@ -382,8 +382,7 @@ def _validate(a: dict) -> _Setup:
     vae_t, vae_s = pipe.vae_scale_factor_temporal, pipe.vae_scale_factor_spatial
     num_sections = planning.num_sections_for(a["num_frames"], a["latent_window_size"], vae_t)
     h, w = a["height"] // vae_s, a["width"] // vae_s
-    keyframes = keyframe_positions(a["keyframes"], sampling_type, num_sections * a["latent_window_size"] * vae_t,
-                                   vae_t)
+    keyframes = keyframe_positions(a["keyframes"], num_sections * a["latent_window_size"] * vae_t, vae_t)
     the_plan = planning.plan(sampling_type, num_sections, a["latent_window_size"], (h, w),
                              pipe.transformer.config.patch_size, history, has_last, tuple(keyframes))
     noise = a["latents"]
@@ -396,8 +395,9 @@ def _validate(a: dict) -> _Setup:
     return _Setup(the_plan, schedules, methods, record, template, list(tensor_inputs), keyframes, attention)
 
 
-def keyframe_positions(keyframes, sampling_type: str, last_frame: int, vae_t: int) -> dict[int, Any]:
-    """{pixel frame: image} -> {canvas position: image}, or ValueError naming the bad frame."""
+def keyframe_positions(keyframes, last_frame: int, vae_t: int) -> dict[int, Any]:
+    """{pixel frame: image} -> {canvas position: image}, or ValueError naming the bad frame (which
+    sampling types take keyframes is planning.plan's check)."""
     if keyframes is None:
         keyframes = {}
     if not isinstance(keyframes, dict):
@@ -409,12 +409,11 @@ def keyframe_positions(keyframes, sampling_type: str, last_frame: int, vae_t: in
                              f"image of this video), got {frame!r}")
         if image is None:
             raise ValueError(f"keyframe at frame {frame} has no image")
-        position = -(-frame // vae_t)
+        position = -(-frame // vae_t)  # latent p covers pixel frames (p - 1) * r + 1 .. p * r
         if position in out:
             raise ValueError(f"keyframes at frames {sorted(f for f in keyframes if -(-f // vae_t) == position)} "
                              f"fall in the same latent frame {position} (one keyframe per {vae_t} frames)")
         out[position] = image
-    planning.check_keyframes(sampling_type, tuple(out), last_frame // vae_t + 1)
     return out
 
 
@@ -508,7 +507,7 @@ class _Sampling:
         if setup.attention is not None:
             from .attention import AttentionRecorder
 
-            self.attention = AttentionRecorder(setup.attention, self.plan, cond.image_embeds.shape[1])
+            self.attention = AttentionRecorder(setup.attention, cond.image_embeds.shape[1])
         self.current = None  # (section, step, num_steps) of the step being predicted
 
     def settings(self) -> dict:
