@@ -508,7 +508,7 @@ def attention_heatmap(trace, order: int = 0, step: int | None = None, ax=None):
         else:
             labels.append(s)
     blocks = (trace.settings.get("attention") or {}).get("blocks") or [str(b) for b in range(mass.shape[0])]
-    fig, ax = _axes(ax, (1.2 + 0.75 * mass.shape[1], 0.9 + 0.32 * mass.shape[0]))
+    fig, ax = _axes(ax, (1.4 + 1.0 * mass.shape[1], 1.1 + 0.32 * mass.shape[0]))  # slot labels side by side
     im = ax.imshow(mass, aspect="auto", cmap="viridis", vmin=0, gid="attention")
     ax.set_xticks(range(len(labels)), labels, fontsize=6)
     ax.set_yticks(range(len(blocks)), blocks, fontsize=6)
