@@ -20,6 +20,7 @@ from .methods import Context, Sites, SiteState
 from .methods import resolve as resolve_methods
 from .pipelines import execution_device, warn_if_mismatched
 from .schedule import SchedulePlanner
+from .threads import check_threads, cpu_threads, sampling_threads
 from .trace import (
     RunEnded,
     RunStarted,
@@ -269,7 +270,7 @@ def sample(
     record_dtype: torch.dtype = torch.float16, record_every: int = 1, history: planning.HistorySpec | None = None,
     latents: torch.Tensor | None = None, image_embeds: torch.Tensor | None = None, methods=(),
     decode: str | None = None, observers: tuple[Callable, ...] = (), fps: int = 30,
-    keyframes: dict | None = None, attention=None,
+    keyframes: dict | None = None, attention=None, threads: int | None = None,
 ) -> Run:
     """Sample like `pipe(...)` and return a Run (video, latents, trace).
 
@@ -291,11 +292,19 @@ def sample(
     pins latent frame ceil(f / vae_temporal_compression), encoded from the single image like the
     last image; the video passes through each pinned latent exactly); `attention`: record how much
     of the noisy window's attention goes to each context slot (`fpkit.attention.AttentionConfig`, a
-    dict of its fields or True; `record="attention"` = sections plus attention at the defaults).
+    dict of its fields or True; `record="attention"` = sections plus attention at the defaults);
+    `threads`: CPU threads for this call (None: one for a small model on the CPU, fpkit.threads).
     """
     args = dict(locals())
     setup = _validate(args)
-    pipe._guidance_scale, pipe._attention_kwargs = guidance_scale, attention_kwargs
+    with cpu_threads(sampling_threads(pipe, threads)):
+        return _run(pipe, setup, args)
+
+
+def _run(pipe, setup: "_Setup", args: dict) -> Run:
+    """Execute a validated call: encode, the section loop over the plan, decode."""
+    output_type, fps = args["output_type"], args["fps"]
+    pipe._guidance_scale, pipe._attention_kwargs = args["guidance_scale"], args["attention_kwargs"]
     pipe._current_timestep, pipe._interrupt = None, False
     cond = _encode(pipe, setup, args)
     state = _Sampling(pipe, setup, cond, args)
@@ -358,6 +367,7 @@ def _validate(a: dict) -> _Setup:
     record, attention = resolve_attention(a["record"], a["attention"])
     record = normalize_record(record)
     check_record_every(a["record_every"])
+    check_threads(a["threads"])
     methods = resolve_methods(a["methods"])
     if a["decode"] not in planning.DECODE_POLICIES:
         raise ValueError(f"decode must be one of {planning.DECODE_POLICIES}, got {a['decode']!r}")

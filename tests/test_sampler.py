@@ -185,6 +185,8 @@ BAD_INPUTS = [
     (dict(flow_shift=0), "flow_shift must be a number > 0"),
     (dict(solver="dpm"), "unknown solver 'dpm'"),
     (dict(record="everything"), "'everything'"),
+    (dict(threads=0), "threads must be None .* got 0"),
+    (dict(threads=1.5), "threads must be None .* got 1.5"),
 ]
 
 
@@ -237,3 +239,29 @@ def test_pipeline_history_default(tiny_pipe, image):
         assert [s.frames for s in run.trace.plan.sections[0].slots] == [1, 16, 2, 1, 3]
     finally:
         del tiny_pipe.fpkit_history
+
+
+def test_threads_scoped_to_the_call(tiny_pipe, image):
+    """A small model on the CPU samples on one thread (fpkit.threads: two threads on a busy 2-core
+    machine are several times slower); torch's setting is restored afterwards, and the video is the
+    same whatever the thread count."""
+    from fpkit.threads import sampling_threads
+
+    seen = []
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert sampling_threads(tiny_pipe) == 1 and sampling_threads(tiny_pipe, 3) == 3
+        hook = tiny_pipe.transformer.register_forward_pre_hook(lambda m, a: seen.append(torch.get_num_threads()))
+        try:
+            auto = fpkit.sample(tiny_pipe, **base_kwargs(image, num_inference_steps=2), generator=gen(0)).video
+            two = fpkit.sample(tiny_pipe, **base_kwargs(image, num_inference_steps=2), generator=gen(0), threads=2).video
+        finally:
+            hook.remove()
+        assert torch.get_num_threads() == 2
+        half = len(seen) // 2
+        assert set(seen[:half]) == {1} and set(seen[half:]) == {2}
+        torch.testing.assert_close(auto, two, rtol=0, atol=1e-6)
+    finally:
+        torch.set_num_threads(before)
