@@ -404,15 +404,15 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
     return fig
 
 
-def _color_for(key, k: int):
-    return color_for(key)
-
-
-def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", facet: str | None = None):
-    """A sweep's summary column `metric` (e.g. "flicker_drift") against config field `x`: one point per
-    run, a line through the mean per x value for each value of `color`, one panel per value of `facet`.
-    Mean lines carry gid "mean:<color value>"."""
+def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", facet: str | None = None,
+               level: float = 0.95):
+    """A sweep's summary column `metric` (e.g. "world_drift_hist") against config field `x`: one point
+    per run, a line through the mean per x value for each value of `color` with its bootstrap
+    interval over runs as error bars (where a point has several runs), one panel per value of
+    `facet`. Mean lines carry gid "mean:<color value>", error bars "interval:<color value>"."""
     import numpy as np
+
+    from .metrics.stats import bootstrap_ci
 
     for name in (metric, x, color, facet):
         if name is not None and name not in table:
@@ -424,23 +424,35 @@ def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", 
     numeric = np.issubdtype(table[x].dtype, np.number)
     categories = sorted(table[x].dropna().unique(), key=str) if not numeric else None
     keys = sorted(table[color].unique(), key=str) if color else [None]
+    spread = 0.0
     for ax, fval in zip(axes[0], facets):
         sub = table if facet is None else table[table[facet] == fval]
-        for k, key in enumerate(keys):
+        for key in keys:
             grp = sub if color is None else sub[sub[color] == key]
-            grp = grp.dropna(subset=[x])
+            grp = grp.dropna(subset=[x, metric])
             if not len(grp):
                 continue
             xs = grp[x] if numeric else grp[x].map({c: j for j, c in enumerate(categories)})
-            c = _color_for(key, k)
-            ax.scatter(xs, grp[metric], s=14, alpha=0.45, color=c)
-            means = grp.assign(_x=xs).groupby("_x")[metric].mean().sort_index()
-            ax.plot(means.index, means.values, marker="o", ms=4, color=c, gid=f"mean:{key}",
+            c = color_for(key) if color else "0.2"
+            ax.scatter(xs, grp[metric], s=14, alpha=0.35, color=c)
+            stats = [(xv, bootstrap_ci(g[metric].to_numpy(), level=level, n_boot=2000))
+                     for xv, g in grp.assign(_x=xs).groupby("_x", sort=True)]
+            px = [xv for xv, _ in stats]
+            means = np.array([ci.estimate for _, ci in stats])
+            ax.plot(px, means, marker="o", ms=4, color=c, gid=f"mean:{key}",
                     label=str(key) if color else metric)
+            lows = np.array([ci.low for _, ci in stats])
+            highs = np.array([ci.high for _, ci in stats])
+            ok = np.isfinite(lows)
+            if ok.any():
+                spread = max(spread, max(ci.n for _, ci in stats))
+                ax.errorbar(np.array(px)[ok], means[ok], yerr=[means[ok] - lows[ok], highs[ok] - means[ok]],
+                            fmt="none", ecolor=c, capsize=3, lw=1.0, gid=f"interval:{key}")
         if not numeric:
             ax.set_xticks(range(len(categories)), [str(c) for c in categories], fontsize=7)
         ax.set_xlabel(x)
-        ax.set_title(f"{facet} = {fval}" if facet else f"{metric} vs {x}", fontsize=9)
+        what = f"mean, {level:.0%} interval over runs" if spread else "mean (one run per point: no interval)"
+        ax.set_title(f"{facet} = {fval}" if facet else f"{metric} vs {x}\n({what})", fontsize=9)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(metric)
     if color:

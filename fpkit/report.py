@@ -8,7 +8,9 @@ from pathlib import Path
 from .atomic import atomic_write
 from .experiment.store import RunStore
 
-DEFAULT_REPORT_METRICS = ("laplacian_var", "brightness", "color_shift", "ssim_first", "flicker")
+# plotted along the video by default: metrics with a direction that falling apart cannot fake
+# (fpkit.metrics.headline_metrics; Laplacian variance rises for speckle, so it is not among them)
+DEFAULT_REPORT_METRICS = ("color_hist_distance", "color_shift", "ssim_first", "flicker")
 # Measures a comparison leads with, lower is better for each: the toy's world-referenced drift and
 # likeness (when the runs carry them), else start-end drifts of offline metrics whose direction is
 # unambiguous (a change of colour or of fidelity to the start image is drift; a change of Laplacian

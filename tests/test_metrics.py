@@ -211,3 +211,29 @@ def test_docs_table_lists_every_metric():
     text = DOCS.read_text()
     rows = set(re.findall(r"^\| `([a-z0-9_]+)` \|", text, flags=re.M))
     assert rows == set(fm.REGISTRY), sorted(rows ^ set(fm.REGISTRY))
+
+
+def test_sharpness_metrics_do_not_lead_by_default_because_speckle_raises_them():
+    """Known answer behind the flag: patch noise on a smooth frame scores as far *sharper* on every
+    clarity metric, so their direction is no verdict on generated video; the views' and reports'
+    default metrics are headline metrics only."""
+    from fpkit.report import DEFAULT_REPORT_METRICS
+    from fpkit.widgets.compare import DEFAULT_METRICS
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:64, 0:64] / 63.0
+    clean = np.stack([x, y, 0.5 * (x + y)], -1)[None].repeat(2, 0).astype(np.float32)  # (T, H, W, 3)
+    speckled = np.clip(clean + 0.2 * rng.standard_normal(clean.shape).astype(np.float32), 0, 1)
+    names = ["laplacian_var", "tenengrad", "blur_effect"]
+    a = fm.compute(clean, metrics=names).groupby("metric")["value"].mean()
+    b = fm.compute(speckled, metrics=names).groupby("metric")["value"].mean()
+    assert b["laplacian_var"] > 10 * a["laplacian_var"] and b["tenengrad"] > 10 * a["tenengrad"]
+    assert b["blur_effect"] < a["blur_effect"]
+    heads = fm.headline_metrics()
+    table = fm.list_metrics().set_index("name")
+    for name in names:
+        assert name not in heads and "direction ambiguous" in table.loc[name, "description"]
+        assert not table.loc[name, "headline"]
+    assert {"color_hist_distance", "ssim_first", "flicker"} <= set(heads)
+    assert not any(table.loc[n, "better"] == "none" for n in heads)
+    assert set(DEFAULT_METRICS) <= set(heads) and set(DEFAULT_REPORT_METRICS) <= set(heads)

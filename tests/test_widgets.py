@@ -147,19 +147,31 @@ def _results_folder(path):
 
 
 def test_sweep_dashboard_from_results_folder(tmp_path):
-    view = SweepDashboard(_results_folder(tmp_path / "sweep"), save_path=str(tmp_path / "out" / "fig.png"))
+    view = SweepDashboard(_results_folder(tmp_path / "sweep"))
     assert set(view.metric.options) == {"flicker_mean", "flicker_drift", "brightness_drift", "brightness_mean"}
     assert view.x.value == "latent_window_size"  # the x field that varies
+    assert {"seed", "sampling_type"} <= set(view.x.options)  # any config field can be the x axis
     assert view.color.value == "sampling_type"
     ax = view.figure.axes[0]
-    assert ax.get_ylabel() == view.metric.value == "flicker_drift"
+    assert ax.get_ylabel() == view.metric.value == "flicker_drift"  # flicker: a headline metric's drift
     view.metric.value = "flicker_mean"
     ax = view.figure.axes[0]
     assert ax.get_ylabel() == "flicker_mean"
     mean = {ln.get_gid(): ln for ln in ax.lines}["mean:vanilla"]
     np.testing.assert_allclose(mean.get_ydata(), [3.5, 9.5])
+    # two seeds per point: the interval is drawn (error bars spanning the two runs' values 3 and 4)
+    bars = {c.get_gid(): c for c in ax.collections if c.get_gid()}
+    assert {"interval:vanilla", "interval:inverted_anti_drifting"} <= set(bars)
+    segments = bars["interval:vanilla"].get_segments()
+    assert segments[0][0][1] == pytest.approx(3.0) and segments[0][1][1] == pytest.approx(4.0)
+    html = view.table_output.outputs[0]["data"]["text/html"]
+    assert "3.5 [3, 4] (2)" in html and "inverted_anti_drifting" in html  # the pivot: x rows, colour columns
+    view.table_mode.value = "runs"
     html = view.table_output.outputs[0]["data"]["text/html"]
     assert "flicker_mean" in html and "flicker_drift" not in html
+    view.x.value = "seed"  # pivot by another axis
+    assert view.figure.axes[0].get_xlabel() == "seed"
+    view.x.value = "latent_window_size"
     view.facet.value = "seed"
     assert len(view.figure.axes) == 2
     view.query.value = "seed == 0"
@@ -167,8 +179,38 @@ def test_sweep_dashboard_from_results_folder(tmp_path):
     view.query.value = "seed =="
     assert "bad filter" in view.status.value
     view.query.value = ""
-    view.save_button.click()
-    assert (tmp_path / "out" / "fig.png").stat().st_size > 0 and "saved" in view.status.value
+    view.export_folder.value, view.export_format.value = str(tmp_path / "out"), "svg"
+    view.export_button.click()
+    assert (tmp_path / "out" / "sweepdashboard_sweep.svg").read_text().lstrip().startswith("<?xml")
+    assert "wrote" in view.export_status.value
+    assert view.save(tmp_path / "fig.pdf").read_bytes()[:4] == b"%PDF"
+    with pytest.raises(ValueError, match="'gif'"):
+        view.save(tmp_path / "fig.gif")
+
+
+def test_sweep_dashboard_leads_with_world_measures_and_keeps_experiments_apart():
+    rows = [{"run_id": f"{e}-{s}-{n}", "experiment": e, "sampling_type": "vanilla", "seed": s, "num_sections": n,
+             "laplacian_var_drift": 1.0, "flicker_drift": 0.1, "world_drift_hist": 0.1 * n + 0.01 * s + k,
+             "looks_like_world": True} for k, e in enumerate(["a", "b"]) for s in range(3) for n in (1, 3)]
+    view = SweepDashboard(pd.DataFrame(rows))
+    assert view.metric.value == "world_drift_hist" and "looks_like_world" not in view.metric.options
+    assert view.facet.value == "experiment" and len(view.figure.axes) == 2  # never averaged together
+    assert view.x.value == "num_sections"
+
+
+def test_every_view_exports_its_figures(saved, tmp_path):
+    trace, video = saved
+    explorer = TraceExplorer(trace, video=video)
+    paths = explorer.export(tmp_path / "te", "pdf")
+    assert {p.name for p in paths} == {f"traceexplorer_{k}.pdf" for k in explorer.figures}
+    assert all(p.read_bytes()[:4] == b"%PDF" for p in paths)
+    compare = CompareRuns([video, video[:5]], labels=["a", "b"])
+    compare.export_format.value = "png"
+    compare.export_folder.value = str(tmp_path / "cr")
+    compare.export_button.click()
+    assert sorted(p.name for p in (tmp_path / "cr").iterdir()) == ["compareruns_curves.png", "compareruns_videos.png"]
+    with pytest.raises(ValueError, match="export format must be one of"):
+        compare.export(tmp_path, "jpg")
 
 
 def test_sweep_dashboard_from_table_rejects_tables_without_metrics():

@@ -17,7 +17,7 @@ from .drift import end_frames, section_curves, start_end_contrast, summary, wind
 from .latent import latent_metrics
 from .perceptual import lpips_unavailable, lpips_weights_path
 from .stats import Interval, bootstrap_ci, paired_difference, paired_table, summarize as summarize_ci
-from .registry import REGISTRY, Metric, MetricUnavailable, get_metric, list_metrics, register
+from .registry import REGISTRY, Metric, MetricUnavailable, get_metric, headline_metrics, list_metrics, register
 from .video import PSNR_CAP_DB, compute
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "compute",
     "end_frames",
     "get_metric",
+    "headline_metrics",
     "latent_metrics",
     "list_metrics",
     "lpips_unavailable",

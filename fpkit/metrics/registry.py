@@ -47,6 +47,7 @@ class Metric:
     available: Callable[[], str | None] | None = None  # None -> always; else returns a reason or None
     min_size: tuple[int, int] = (1, 1)  # frame metrics: (short side, long side) in px the kernels need
     min_size_why: str = ""  # what needs that size, for the reason of frames below it
+    ambiguous: str = ""  # why its direction is not a verdict on generated video ("": it is one)
 
     def __post_init__(self):
         if not _SNAKE.match(self.name):
@@ -63,6 +64,12 @@ class Metric:
     @property
     def needs_reference(self) -> bool:
         return self.reference != "none"
+
+    @property
+    def headline(self) -> bool:
+        """Fit to lead a comparison by default: in the default suite, with a direction, and a
+        direction that cannot be reached by falling apart (see `ambiguous`)."""
+        return self.default and self.higher_is_better is not None and not self.ambiguous
 
     def unavailable_reason(self) -> str | None:
         return None if self.available is None else self.available()
@@ -84,7 +91,8 @@ class Metric:
                     needs_reference=self.needs_reference, needs_weights=self.needs_weights,
                     default=self.default, per_channel=self.per_channel, unit=self.unit,
                     min_short_side=self.min_size[0], min_long_side=self.min_size[1],
-                    description=self.description)
+                    headline=self.headline, description=self.description + (
+                        f"; direction ambiguous: {self.ambiguous}" if self.ambiguous else ""))
 
 
 REGISTRY: dict[str, Metric] = {}
@@ -124,6 +132,11 @@ def resolve(metrics: str | Iterable[str] | None, kind: str) -> list[Metric]:
         raise ValueError(f"no metrics requested; known {kind} metrics: "
                          f"{sorted(m.name for m in REGISTRY.values() if m.kind == kind)}")
     return out
+
+
+def headline_metrics(kind: str = "frame") -> list[str]:
+    """Names of the metrics a view or report leads with by default (Metric.headline)."""
+    return [m.name for m in REGISTRY.values() if m.kind == kind and m.headline]
 
 
 def list_metrics(kind: str | None = None):

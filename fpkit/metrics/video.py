@@ -27,6 +27,8 @@ NO_PREVIOUS = "no previous frame"
 # start window of the start-end contrast, it made short clips look more drifted than long ones
 # (psnr_first drift 44-48 dB for 13-frame runs, 18-22 for 49-frame runs; 8.7-14.5 vs 7.4-11.7 without).
 IS_REFERENCE = "the reference frame itself"
+_SPECKLE = ("rises for speckle, patch seams and noise as well as for sharpness: a generation falling "
+            "apart reads as sharper")
 _KERNEL_3X3 = "a 3x3 kernel: below 3 px it sees only the border reflection"
 
 
@@ -73,21 +75,21 @@ def _blur_effect(rgb: np.ndarray, h_size: int = BLUR_EFFECT_H) -> float:
 
 @_frame_metric("laplacian_var", "clarity", True, (0, INF),
                "variance of the 3x3 Laplacian of the gray frame (sharpness)", unit="gray^2 (0-255)",
-               min_size=(3, 3), min_size_why=_KERNEL_3X3)
+               ambiguous=_SPECKLE, min_size=(3, 3), min_size_why=_KERNEL_3X3)
 def laplacian_var(b: FrameBatch) -> np.ndarray:
     return b.per_frame("gray", _laplacian_var)
 
 
 @_frame_metric("tenengrad", "clarity", True, (0, INF),
                "mean squared 3x3 Sobel gradient magnitude of the gray frame (sharpness)", unit="gray^2 (0-255)",
-               min_size=(3, 3), min_size_why=_KERNEL_3X3)
+               ambiguous=_SPECKLE, min_size=(3, 3), min_size_why=_KERNEL_3X3)
 def tenengrad(b: FrameBatch) -> np.ndarray:
     return b.per_frame("gray", _tenengrad)
 
 
 @_frame_metric("blur_effect", "clarity", False, (0, 1),
                "scikit-image blur_effect (Crete et al. 2007): 0 sharp, 1 fully blurred",
-               min_size=(4, 4), min_size_why="scikit-image's crop drops 2 px before and 1 px after each axis; "
+               ambiguous=_SPECKLE.replace("rises", "falls"), min_size=(4, 4), min_size_why="scikit-image's crop drops 2 px before and 1 px after each axis; "
                "below 4 px nothing is left and the frame would read as flat, 1")
 def blur_effect(b: FrameBatch) -> np.ndarray:
     return b.per_frame("rgb", _blur_effect)

@@ -9,6 +9,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 FIGURE_DPI = 90
+EXPORT_FORMATS = ("png", "svg", "pdf")
+EXPORT_DPI = 150
 
 
 class FigurePanel:
@@ -51,15 +53,64 @@ def set_html(output, html: str) -> None:
                        "metadata": {}},)
 
 
+def export_figures(figures: dict, folder, fmt: str = "png", prefix: str = "") -> list[Path]:
+    """Write each figure of {name: Figure} to folder/<prefix><name>.<fmt> (png, svg or pdf), each file
+    written whole or not at all; returns the paths."""
+    from ..atomic import atomic_write
+
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"export format must be one of {EXPORT_FORMATS}, got {fmt!r}")
+    if not figures:
+        raise ValueError("no figure to export (the view shows none)")
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in figures.items():
+        path = folder / f"{prefix}{name}.{fmt}"
+        atomic_write(path, lambda p, fig=fig: fig.savefig(p, format=fmt, dpi=EXPORT_DPI))
+        paths.append(path)
+    return paths
+
+
 class View:
-    """Base of the views: `.widget` is the container; displaying the view displays it."""
+    """Base of the views: `.widget` is the container; displaying the view displays it; `.figures`
+    the figures shown ({name: Figure}); `export()` / the export bar writes them as PNG, SVG or PDF."""
 
     widget = None
+    figures: dict = {}
 
     def _ipython_display_(self):
         from IPython.display import display
 
         display(self.widget)
+
+    def export(self, folder=".", fmt: str = "png", prefix: str | None = None) -> list[Path]:
+        """Write every figure the view shows to `folder` as <prefix><name>.<fmt>."""
+        prefix = f"{type(self).__name__.lower()}_" if prefix is None else prefix
+        return export_figures(self.figures, folder, fmt, prefix)
+
+    def export_bar(self, folder: str = "figures"):
+        """Controls that export the view's figures: a folder, a format and a button (status beside)."""
+        import html
+
+        import ipywidgets as w
+
+        self.export_folder = w.Text(value=str(folder), description="export to")
+        self.export_format = w.Dropdown(options=EXPORT_FORMATS, value="png", description="format",
+                                        layout=w.Layout(width="160px"))
+        self.export_button = w.Button(description="export figures", icon="download")
+        self.export_status = w.HTML()
+
+        def click(_):
+            try:
+                paths = self.export(self.export_folder.value, self.export_format.value)
+            except (ValueError, OSError) as err:
+                self.export_status.value = f"<span style='color:red'>{html.escape(str(err))}</span>"
+                return
+            self.export_status.value = "wrote " + ", ".join(html.escape(p.name) for p in paths)
+
+        self.export_button.on_click(click)
+        return w.HBox([self.export_folder, self.export_format, self.export_button, self.export_status])
 
 
 def read_video(path):

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 from .. import plots
 from ._base import FigurePanel, View, load_run_dir
 
-DEFAULT_METRICS = ("laplacian_var", "brightness", "flicker")
+DEFAULT_METRICS = ("color_hist_distance", "ssim_first", "flicker")  # headline metrics (fpkit.metrics.headline_metrics)
 MAX_SYNCED = 6  # runs in one synchronized player
 MODES = ("scrub", "contact sheet")
 
@@ -63,12 +63,13 @@ def _as_item(run, index: int):
 
 
 class CompareRuns(View):
-    """CompareRuns(runs, labels=None, metrics=("laplacian_var", "brightness", "flicker")).
+    """CompareRuns(runs, labels=None, metrics=("color_hist_distance", "ssim_first", "flicker")).
 
     runs: Runs, results run folders (runs/<run_id>/) or (T, 3, H, W) videos. Videos of different
     lengths share one scrubber; a video that has ended shows its last frame, faded.
     Metrics are computed once (fpkit.metrics.compute) unless a run folder already holds them.
-    `.figures`: {"videos", "curves"}; `.table` the long per-frame metric table."""
+    `.figures`: {"videos", "curves"} (and "contact" once shown), written as PNG, SVG or PDF by the
+    export bar or `export(folder, fmt)`; `.table` the long per-frame metric table."""
 
     def __init__(self, runs, labels=None, metrics=DEFAULT_METRICS, interval_ms: int = 150):
         import ipywidgets as w
@@ -114,7 +115,7 @@ class CompareRuns(View):
         self.scrub_box = w.VBox([w.HBox([self.play, self.slider]), self.panels["videos"].output])
         self.widget = w.VBox([self.mode, self.scrub_box, self.panels["contact"].output,
                               w.HTML("<b>synchronized playback</b> (one player, every run in lockstep)"),
-                              self.synced, self.panels["curves"].output])
+                              self.synced, self.panels["curves"].output, self.export_bar()])
         self._show_mode("scrub")
 
     @property

@@ -17,7 +17,8 @@ class TraceExplorer(View):
     run_or_trace: a Run (its video gives thumbnails), a Trace, or a folder (a saved trace, or a
     results run folder with trace/ and video.mp4). video: (T, 3, H, W) frames to use instead.
     `.figures`: {"layout", "schedule", "timings", "thumbnails"} (no "thumbnails" without a video),
-    plus "attention" (slot x block heat map of the section) when the trace recorded attention."""
+    plus "attention" (slot x block heat map of the section) when the trace recorded attention; the
+    export bar (or `export(folder, "svg")`) writes them as PNG, SVG or PDF."""
 
     def __init__(self, run_or_trace, video=None, order: str = "generation"):
         import ipywidgets as w
@@ -56,7 +57,7 @@ class TraceExplorer(View):
         self.widget = w.VBox([
             w.HBox([self.order, self.slider]), self.info, p["thumbnails"].output, p["layout"].output,
             w.HBox([p["schedule"].output, p["timings"].output]),
-            *([p["attention"].output] if self.has_attention else []),
+            *([p["attention"].output] if self.has_attention else []), self.export_bar(),
         ])
         self.redraw()
 
