@@ -38,7 +38,12 @@ def cmd_run(args) -> int:
 def cmd_report(args) -> int:
     from .report import write_report
 
-    path = write_report(args.results, metrics=args.metric or None, all_runs=args.all)
+    try:
+        path = write_report(args.results, metrics=args.metric or None, all_runs=args.all, arm=args.arm,
+                            baseline=args.baseline)
+    except ValueError as err:  # a bad --arm / --baseline: say which, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {path} and {path.with_suffix('.html')}")
     return 0
 
@@ -77,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", help="results folder (results/<experiment>)")
     report.add_argument("--metric", action="append", help="metric to plot (repeatable)")
     report.add_argument("--all", action="store_true", help="every finished run in the folder, not only the last grid's")
+    report.add_argument("--arm", help="what to compare (a column; default: method when several, else sampling_type)")
+    report.add_argument("--baseline", help="the arm value differences are paired against (default: 'none' for methods)")
     ls = sub.add_parser("ls", help="the last grid's runs (planned / finished) and the fields that tell them apart")
     ls.add_argument("results")
     ls.add_argument("--all", action="store_true", help="every finished run in the folder (* marks the last grid's)")

@@ -47,11 +47,23 @@ def summary_tables(table, arm: str | None = None, baseline: str | None = None, m
     if arm != "sampling_type" and "sampling_type" in table and table["sampling_type"].nunique() > 1:
         by.append("sampling_type")
     out = []
-    for value, what in (measures or COMPARISON_MEASURES):
+    if measures is None:
+        measures = [(v, w) for v, w in COMPARISON_MEASURES if v in table and table[v].notna().any()] or \
+            _headline_drifts(table)
+    for value, what in measures:
         if value not in table or table[value].isna().all():
             continue
         out.append((value, what, paired_table(table, value, arm=arm, baseline=baseline, pair=pair, by=by)))
     return out
+
+
+def _headline_drifts(table) -> list[tuple[str, str]]:
+    """Start-end drifts of the headline metrics a table carries (fpkit.metrics.headline_metrics):
+    what a comparison leads with when it has none of COMPARISON_MEASURES."""
+    from .metrics import get_metric, headline_metrics
+
+    return [(f"{m}_drift", f"{get_metric(m).description} (start-end contrast)") for m in headline_metrics()
+            if f"{m}_drift" in table and table[f"{m}_drift"].notna().any()]
 
 
 def _interval(m, lo, hi, sign: str = "") -> str:
@@ -98,6 +110,32 @@ def comparison_lines(table, arm: str = "method", baseline: str = "none") -> list
     return summary_lines(table, arm, baseline)
 
 
+def method_cost_table(table, arm: str = "method", baseline: str = "none", drift: str = "world_drift_hist",
+                      distance: str = "world_hist_distance",
+                      likeness=("world_visible", "world_speed_ratio", "world_sharpness_ratio")):
+    """What a method buys and what it costs, one row per arm (one length and model: filter first):
+    mean `drift` with its 95% interval, the paired difference to `baseline` for `drift` and for
+    `distance` (to the true frames), and the median of each `likeness` column; ranked by drift."""
+    import pandas as pd
+
+    from .metrics import paired_table
+
+    pair = [c for c in PAIR_COLUMNS if c in table]
+    ranked = paired_table(table, drift, arm=arm, baseline=baseline, pair=pair, by=[])
+    rows = ranked[[arm, "mean", "low", "high", "n"]].copy()
+    rows[f"vs {baseline} [95%]"] = [
+        "-" if a == baseline else _interval(d, lo, hi, "+") + (" *" if c else "")
+        for a, d, lo, hi, c in zip(ranked[arm], ranked["diff"], ranked["diff_low"], ranked["diff_high"], ranked["clear"])]
+    if distance in table:
+        dist = paired_table(table, distance, arm=arm, baseline=baseline, pair=pair, by=[]).set_index(arm)
+        rows[f"{distance} vs {baseline} [95%]"] = [
+            "-" if a == baseline else _interval(dist.at[a, "diff"], dist.at[a, "diff_low"], dist.at[a, "diff_high"], "+")
+            + (" *" if dist.at[a, "clear"] else "") for a in ranked[arm]]
+    medians = table.groupby(arm)[[c for c in likeness if c in table]].median()
+    rows = rows.merge(medians.add_suffix(" (median)"), left_on=arm, right_index=True, how="left")
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
 def constant_settings(table) -> dict:
     """Columns with one value over every run (stated once in a report, not repeated per row)."""
     skip = {"run_id", "experiment"}
@@ -120,9 +158,8 @@ def load_results(results_dir, all_runs: bool = False):
 
     store = RunStore(results_dir)
     table = store.read_table(all_runs)
-    frames = [f for f in (store.folder(i).read_metrics() for i in table.get("run_id", [])) if f is not None]
-    per_frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return table, per_frame, store.read_experiment()
+    per_frame = store.read_frames(list(table.get("run_id", [])))
+    return table, per_frame if per_frame is not None else pd.DataFrame(), store.read_experiment()
 
 
 def _save(fig, path: Path) -> None:
@@ -137,13 +174,19 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     """report.md and report.html for a results folder, the answer first: the ranked summary per
     length and arm (method, else sampling type) with 95% intervals over paired inputs, the plots
     that carry it (interval bars per lead measure, quality along the video with bands and section
-    boundaries), the settings common to every run stated once, and the per-run table as table.csv."""
+    boundaries), the settings common to every run stated once, and the per-run table as table.csv
+    (per-frame metrics as frames.parquet). A method comparison is paired against "none" unless
+    `baseline` names another arm."""
     from . import metrics as fm
     from .plots import drift_bars, interval_bars, quality_vs_length
 
     results_dir = Path(results_dir)
     table, per_frame, exp = load_results(results_dir, all_runs)
     arm = arm or comparison_arm(table)
+    if arm is not None and arm not in table:
+        raise ValueError(f"arm {arm!r} is not a column of the table; columns: {list(table.columns)}")
+    if baseline is None and arm == "method" and "none" in set(table["method"]):
+        baseline = "none"  # methods are judged against sampling without one, paired on the same inputs
     fps = exp.get("fps", 30)
     plots = results_dir / "plots"
     plots.mkdir(exist_ok=True)
@@ -178,6 +221,8 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
             _save(drift_bars(table, m, color_by=arm or "sampling_type"), plots / name)
             figures.append(name)
     atomic_write(results_dir / "table.csv", lambda p: table.to_csv(p, index=False))
+    if len(per_frame):
+        RunStore(results_dir).write_frames(per_frame)
     title = exp.get("name", results_dir.name)
     constant = constant_settings(table)
     varying = [c for c in table.columns if c not in constant]
@@ -193,7 +238,8 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
         md += ["## Settings common to every run", "", ", ".join(f"`{k}` = {v}" for k, v in constant.items()), ""]
     md += ["## Plots", ""] + [f"![{f}](plots/{f})" for f in figures]
     md += ["", f"## Every run ({len(table)}): [table.csv](table.csv) (also table.parquet), columns that vary: "
-           + ", ".join(f"`{c}`" for c in varying if not c.endswith(("_mean", "_drift"))), ""]
+           + ", ".join(f"`{c}`" for c in varying if not c.endswith(("_mean", "_drift")))
+           + ("; per-frame metrics: frames.parquet" if len(per_frame) else ""), ""]
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
     atomic_write(results_dir / "report.html", _html(title, exp, table, tables, baseline, constant,
                                                     lead_figures, figures, sheets))

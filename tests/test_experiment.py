@@ -255,6 +255,13 @@ def test_cli_reports_invalid_file_and_report_ls(smoke_run, tmp_path, capsys):
     assert any(p.name.startswith("quality_vs_length") for p in (out / "plots").iterdir())
     assert any(p.name.startswith("drift_") for p in (out / "plots").iterdir())
     capsys.readouterr()
+    assert main(["report", str(out), "--baseline", "sideways"]) == 2
+    assert "baseline 'sideways' is not a value of 'sampling_type'" in capsys.readouterr().err
+    assert main(["report", str(out), "--arm", "colour"]) == 2
+    assert "arm 'colour' is not a column" in capsys.readouterr().err
+    assert main(["report", str(out), "--baseline", "vanilla"]) == 0
+    assert "vs vanilla [95%]" in (out / "report.md").read_text()
+    capsys.readouterr()
     assert main(["ls", str(out)]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert "4 runs planned, 4 finished, 0 to do" in listing[0]
@@ -470,3 +477,29 @@ def test_bad_keyframes_are_named_before_anything_loads(fixed, grid, match):
     base = {"height": 32, "width": 48, "latent_window_size": 3, "num_sections": 2, "num_inference_steps": 1}
     with pytest.raises(ExperimentError, match=match):
         parse_experiment(smoke_dict(fixed={**base, **fixed}, grid=grid))
+
+
+def test_a_committed_folder_without_runs_is_reused_only_for_its_exact_runs(smoke_run, tmp_path):
+    """What a repository ships: table.parquet + frames.parquet (fpkit report), no runs/. The notebooks'
+    reuse_or_run takes it when it holds every planned run id, and builds elsewhere otherwise: the
+    committed folder is never rewritten."""
+    from fpkit.experiment import reuse_or_run
+    from fpkit.report import load_results, write_report
+
+    out, exp, table, _, _ = smoke_run
+    shipped = tmp_path / "shipped"
+    shutil.copytree(out, shipped)
+    write_report(shipped)
+    shutil.rmtree(shipped / "runs")
+    before = {p.name: p.read_bytes() for p in shipped.iterdir() if p.is_file()}
+    again, per_frame, _ = load_results(shipped)
+    _, live, _ = load_results(out)
+    assert set(per_frame.run_id) == set(table.run_id)
+    pd.testing.assert_frame_equal(per_frame.sort_values(list(per_frame.columns)).reset_index(drop=True),
+                                  live.sort_values(list(live.columns)).reset_index(drop=True))
+    got, folder, reused = reuse_or_run(SMOKE, shipped, tmp_path / "fresh", progress=False)
+    assert reused and folder == shipped and list(got.run_id) == [r.run_id for r in exp.runs()]
+    got, folder, reused = reuse_or_run(SMOKE, shipped, tmp_path / "fresh", progress=False,
+                                       set_values={"seed": [5]})  # another grid: new ids, built fresh
+    assert not reused and folder == tmp_path / "fresh" and len(got) == 2 and not set(got.run_id) & set(table.run_id)
+    assert {p.name: p.read_bytes() for p in shipped.iterdir() if p.is_file()} == before

@@ -15,7 +15,7 @@ from .config import (DEFAULT_MAX_RUNS, Experiment, ExperimentError, InputsConfig
 from .grid import AXIS_KEYS, RESULT_FORMAT, RUN_KEYS, SAMPLE_KEYS, Fingerprints, RunSpec, fingerprint
 from .inputs import BUILTIN_IMAGES, builtin_image, load_image
 from .models import Geometry, load_model, model_defaults, model_geometry, sample_kwargs
-from .runner import Runner, run_experiment
+from .runner import Runner, reuse_or_run, run_experiment
 from .store import RunFolder, RunStore, run_is_done, table_from_rows
 
 RunConfig = RunSpec  # the first version's name
@@ -39,5 +39,5 @@ __all__ = [
     "InputsConfig", "MetricsConfig", "ModelConfig", "RESULT_FORMAT", "RUN_KEYS", "RecordConfig", "RunConfig",
     "RunFolder", "RunSpec", "RunStore", "Runner", "SAMPLE_KEYS", "builtin_image", "fingerprint", "finished_runs",
     "load_experiment", "load_image", "load_model", "model_defaults", "model_geometry", "parse_experiment",
-    "parse_only", "run_experiment", "run_is_done", "sample_kwargs", "table_from_rows",
+    "parse_only", "reuse_or_run", "run_experiment", "run_is_done", "sample_kwargs", "table_from_rows",
 ]

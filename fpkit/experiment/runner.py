@@ -298,3 +298,25 @@ def run_experiment(path_or_exp, out_dir=None, only: dict | None = None, pipe=Non
         exp = load_experiment(path_or_exp, overrides=only, set_values=set_values)
     return Runner(exp, out_dir, pipe=pipe, progress=progress, on_result=on_result,
                   keep_pipelines=keep_pipelines).run(only, yes=yes)
+
+
+def reuse_or_run(path_or_exp, committed, out_dir, only: dict | None = None, set_values: dict | None = None,
+                 **kwargs):
+    """(table, results folder, reused): the runs of an experiment from `committed` when that folder's
+    table holds every one of them (run ids fingerprint the content, models' weights included, so a
+    changed organism or setting never reuses stale results), else built into `out_dir` (so the
+    committed folder is never rewritten). Notebooks use it to show committed results in seconds."""
+    if isinstance(path_or_exp, Experiment):
+        exp = path_or_exp
+    else:
+        exp = load_experiment(path_or_exp, overrides=only, set_values=set_values)
+    ids = [r.run_id for r in exp.runs(only)]
+    store = RunStore(committed)
+    if store.table_path.is_file():
+        table = store.read_table()
+        if set(ids) <= set(table["run_id"]):
+            order = {run_id: k for k, run_id in enumerate(ids)}
+            table = table[table["run_id"].isin(order)].sort_values("run_id", key=lambda c: c.map(order))
+            return table.reset_index(drop=True), Path(committed), True
+    table = run_experiment(exp, out_dir=out_dir, only=only, **kwargs)
+    return table, Path(out_dir), False

@@ -28,6 +28,7 @@ from ..atomic import atomic_write, fsync_path, is_temp_of
 
 CONFIG, TRACE, VIDEO, METRICS, ROW, DONE = "config.json", "trace", "video.mp4", "metrics.parquet", "row.json", "done.json"
 EXPERIMENT, TABLE, RUNS = "experiment.json", "table.parquet", "runs"
+FRAMES = "frames.parquet"  # per-frame metrics of the table's runs (written by fpkit report)
 TMP_PREFIX = ".tmp-"
 
 
@@ -103,6 +104,7 @@ class RunStore:
         self.runs_dir = self.root / RUNS
         self.table_path = self.root / TABLE
         self.experiment_path = self.root / EXPERIMENT
+        self.frames_path = self.root / FRAMES
         self._rows: dict[str, dict] = {}  # finished runs' rows read so far (finished runs never change)
 
     def exists(self) -> bool:
@@ -241,6 +243,27 @@ class RunStore:
             return pq.read_table(self.table_path, columns=["run_id"]).column("run_id").to_pylist()
         except (OSError, KeyError, ValueError):
             return None
+
+    def write_frames(self, per_frame) -> Path:
+        """frames.parquet: the per-frame metrics of the table's runs in one file, so a results folder
+        committed without its runs/ still draws per-frame curves (fpkit report writes it)."""
+        atomic_write(self.frames_path, lambda p: per_frame.to_parquet(p, index=False))
+        return self.frames_path
+
+    def read_frames(self, ids):
+        """Per-frame metrics of `ids`: each run's own metrics.parquet, else the rows frames.parquet
+        holds for runs whose folder is absent; None when there are none."""
+        import pandas as pd
+
+        frames, missing = [], []
+        for i in ids:
+            table = self.folder(i).read_metrics()
+            (frames.append(table) if table is not None else missing.append(i))
+        if missing and self.frames_path.is_file():
+            saved = pd.read_parquet(self.frames_path)
+            frames.append(saved[saved["run_id"].isin(missing)])
+        frames = [f for f in frames if len(f)]
+        return pd.concat(frames, ignore_index=True) if frames else None
 
     def read_table(self, all_runs: bool = False):
         """table.parquet (the last grid's finished runs), or with `all_runs` every finished run."""
