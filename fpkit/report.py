@@ -136,6 +136,26 @@ def method_cost_table(table, arm: str = "method", baseline: str = "none", drift:
     return pd.DataFrame(rows).reset_index(drop=True)
 
 
+def length_trend(table, value: str, arm: str = "sampling_type", length: str = "num_sections"):
+    """Does `value` grow with length? Per arm: the mean at the shortest and at the longest length
+    and the paired difference longest - shortest (same start image and noise) with its 95% bootstrap
+    interval; `grows` / `falls` when the interval excludes 0."""
+    import pandas as pd
+
+    from .metrics import paired_difference
+
+    pair = [c for c in PAIR_COLUMNS if c in table]
+    lo, hi = table[length].min(), table[length].max()
+    rows = []
+    for name, g in table.groupby(arm, sort=True):
+        wide = g.pivot_table(index=pair, columns=length, values=value, aggfunc="mean")[[lo, hi]].dropna()
+        diff = paired_difference(wide[hi].to_numpy(), wide[lo].to_numpy(), n_boot=5000)
+        trend = "grows" if diff.low > 0 else "falls" if diff.high < 0 else "unclear"
+        rows.append({arm: name, f"at {lo}": wide[lo].mean(), f"at {hi}": wide[hi].mean(), "diff": diff.estimate,
+                     "low": diff.low, "high": diff.high, "n": diff.n, "trend": trend})
+    return pd.DataFrame(rows)
+
+
 def constant_settings(table) -> dict:
     """Columns with one value over every run (stated once in a report, not repeated per row)."""
     skip = {"run_id", "experiment"}
@@ -162,6 +182,26 @@ def load_results(results_dir, all_runs: bool = False):
     return table, per_frame if per_frame is not None else pd.DataFrame(), store.read_experiment()
 
 
+def frame_curves(per_frame, table, window_s: float = 1.0, fps: int = 30):
+    """Per-frame metrics averaged in windows of `window_s` (fpkit.metrics.windowed), joined with each
+    run's config columns: what quality_vs_length draws."""
+    from . import metrics as fm
+
+    curves = fm.windowed(per_frame, window_s=window_s, fps=fps)
+    config_cols = [c for c in ("sampling_type", "method", "latent_window_size", "flow_shift", "num_frames",
+                               "num_sections", "frames", "sections", "image") if c in table]
+    return curves.merge(table[["run_id", *config_cols]], on="run_id", how="left")
+
+
+def section_seconds(table, fps: int = 30) -> float | None:
+    """Seconds of video per section when every run shares it (frames after the start image over
+    sections), else None: where quality_vs_length marks section boundaries."""
+    if not ({"frames", "sections"} <= set(table.columns) and len(table)):
+        return None
+    per = ((table["frames"] - 1) / table["sections"]).dropna()
+    return float(per.iloc[0]) / fps if len(per) and per.nunique() == 1 else None
+
+
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -177,7 +217,6 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     boundaries), the settings common to every run stated once, and the per-run table as table.csv
     (per-frame metrics as frames.parquet). A method comparison is paired against "none" unless
     `baseline` names another arm."""
-    from . import metrics as fm
     from .plots import drift_bars, interval_bars, quality_vs_length
 
     results_dir = Path(results_dir)
@@ -201,16 +240,10 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
         lead_figures.append(name)
     figures = []
     if len(per_frame):
-        curves = fm.windowed(per_frame, window_s=window_s, fps=fps)
-        config_cols = [c for c in ("sampling_type", "method", "latent_window_size", "flow_shift", "num_frames",
-                                   "num_sections", "frames", "sections") if c in table]
-        curves = curves.merge(table[["run_id", *config_cols]], on="run_id", how="left")
+        curves = frame_curves(per_frame, table, window_s, fps)
         by = arm if arm in curves else "run_id"
         length = next((c for c in ("num_sections", "num_frames") if c in curves and curves[c].nunique() > 1), None)
-        section_s = None
-        if {"frames", "sections"} <= set(table.columns) and len(table):
-            per = ((table["frames"] - 1) / table["sections"]).dropna()
-            section_s = float(per.iloc[0]) / fps if len(per) and per.nunique() == 1 else None
+        section_s = section_seconds(table, fps)
         for m in chosen:
             name = f"quality_vs_length_{m}.png"
             _save(quality_vs_length(curves, m, by=by, length=length, section_s=section_s), plots / name)
@@ -243,6 +276,10 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     atomic_write(results_dir / "report.md", "\n".join(md) + "\n")
     atomic_write(results_dir / "report.html", _html(title, exp, table, tables, baseline, constant,
                                                     lead_figures, figures, sheets))
+    written = {*lead_figures, *figures, *(name for name, _ in sheets)}
+    for old in plots.glob("*.png"):  # a previous report's figures of metrics or lengths no longer shown
+        if old.name not in written:
+            old.unlink()
     return results_dir / "report.md"
 
 

@@ -255,12 +255,15 @@ def test_cli_reports_invalid_file_and_report_ls(smoke_run, tmp_path, capsys):
     assert any(p.name.startswith("quality_vs_length") for p in (out / "plots").iterdir())
     assert any(p.name.startswith("drift_") for p in (out / "plots").iterdir())
     capsys.readouterr()
+    (out / "plots" / "drift_no_longer_shown.png").write_bytes(b"old")
     assert main(["report", str(out), "--baseline", "sideways"]) == 2
     assert "baseline 'sideways' is not a value of 'sampling_type'" in capsys.readouterr().err
     assert main(["report", str(out), "--arm", "colour"]) == 2
     assert "arm 'colour' is not a column" in capsys.readouterr().err
     assert main(["report", str(out), "--baseline", "vanilla"]) == 0
     assert "vs vanilla [95%]" in (out / "report.md").read_text()
+    assert not (out / "plots" / "drift_no_longer_shown.png").exists()  # the folder shows what the report shows
+    assert all(f"plots/{p.name}" in (out / "report.md").read_text() for p in (out / "plots").iterdir())
     capsys.readouterr()
     assert main(["ls", str(out)]) == 0
     listing = capsys.readouterr().out.splitlines()
