@@ -126,3 +126,63 @@ def run_notebook(page, base: str, name: str, wait_for: str = ".widget-slider", t
 def tracebacks(page) -> list[str]:
     texts = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
     return [t for t in texts if "Traceback" in t]
+
+
+def stage_notebooks(root, folder, names=None) -> Path:
+    """A copy of the repository's notebooks in `folder`/notebooks beside links to its experiments/
+    and to each committed results folder (`folder`/results/<name>), so the notebooks' relative paths
+    work, JupyterLab's autosave never touches the committed notebooks, and what the notebooks build
+    lands under `folder`. Returns the staged notebooks folder."""
+    root, folder = Path(root), Path(folder)
+    books = folder / "notebooks"
+    books.mkdir(parents=True, exist_ok=True)
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        if names is None or path.name in names:
+            shutil.copy(path, books / path.name)
+    (folder / "experiments").symlink_to(root / "experiments")
+    results = folder / "results"
+    results.mkdir(exist_ok=True)
+    for entry in sorted((root / "results").iterdir()):
+        if entry.is_dir() and entry.name != "notebooks":
+            (results / entry.name).symlink_to(entry)
+    return books
+
+
+def wait_until_run(page, timeout_s: int = 600) -> None:
+    """Wait until every code cell has run: each input prompt shows an execution count, none "[*]"."""
+    deadline = time.time() + timeout_s
+    while True:
+        prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        if prompts and all(p.strip().startswith("[") and p.strip()[1:-2].isdigit() for p in prompts):
+            return
+        if time.time() > deadline:
+            busy = sum("*" in p for p in prompts)
+            raise TimeoutError(f"notebook still running after {timeout_s} s ({busy} cells busy or queued)")
+        time.sleep(1.0)
+
+
+def view_cells(page) -> list[int]:
+    """Indices (among code cells) of the cells whose output holds an ipywidgets view."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    return [i for i in range(cells.count()) if cells.nth(i).locator(".jp-OutputArea .widget-box").count()]
+
+
+def markdown_output_cells(page) -> list[int]:
+    """Indices (among code cells) of the cells whose output is rendered markdown (generated findings)."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    return [i for i in range(cells.count()) if cells.nth(i).locator(".jp-OutputArea .jp-RenderedMarkdown").count()]
+
+
+def screenshot_cells(page, indices, paths) -> list[Path]:
+    """Screenshot the outputs of the code cells at `indices` into `paths` (created folders)."""
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    out = []
+    for index, path in zip(indices, paths):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        output = cells.nth(index).locator(".jp-Cell-outputWrapper").first
+        output.scroll_into_view_if_needed()
+        time.sleep(0.5)
+        output.screenshot(path=str(path))
+        out.append(path)
+    return out

@@ -411,6 +411,7 @@ def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", 
     interval over runs as error bars (where a point has several runs), one panel per value of
     `facet`. Mean lines carry gid "mean:<color value>", error bars "interval:<color value>"."""
     import numpy as np
+    import pandas as pd
 
     from .metrics.stats import bootstrap_ci
 
@@ -421,7 +422,8 @@ def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", 
     facets = sorted(table[facet].dropna().unique(), key=str) if facet else [None]
     fig, axes = plt.subplots(1, max(1, len(facets)), figsize=(4.2 * max(1, len(facets)) + 0.6, 3.4),
                              sharey=True, squeeze=False)
-    numeric = np.issubdtype(table[x].dtype, np.number)
+    # pandas' string dtype (a mixed axis such as flow_shift = [3.0, "dynamic"]) is not a numpy dtype
+    numeric = pd.api.types.is_numeric_dtype(table[x]) and not pd.api.types.is_bool_dtype(table[x])
     categories = sorted(table[x].dropna().unique(), key=str) if not numeric else None
     keys = sorted(table[color].unique(), key=str) if color else [None]
     spread = 0.0

@@ -196,6 +196,10 @@ def test_sweep_dashboard_leads_with_world_measures_and_keeps_experiments_apart()
     assert view.metric.value == "world_drift_hist" and "looks_like_world" not in view.metric.options
     assert view.facet.value == "experiment" and len(view.figure.axes) == 2  # never averaged together
     assert view.x.value == "num_sections"
+    text_axis = pd.DataFrame(rows).assign(flow_shift=pd.array(["3.0", "dynamic"] * 6, dtype="string"))
+    view = SweepDashboard(text_axis)
+    view.x.value = "flow_shift"  # a mixed axis stored as text: categories on the x axis
+    assert [t.get_text() for t in view.figure.axes[0].get_xticklabels()] == ["3.0", "dynamic"]
 
 
 def test_every_view_exports_its_figures(saved, tmp_path):
