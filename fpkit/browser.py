@@ -58,9 +58,18 @@ def auth_headers(token: str) -> dict:
 @contextlib.contextmanager
 def lab_server(root_dir, env: dict | None = None):
     """Yield (base_url, token) for a JupyterLab serving `root_dir` on loopback, stopped afterwards."""
+    import tempfile
+
     port, token = _free_port(), new_token()
     argv, secret_env = lab_command(root_dir, port, token)
-    server = subprocess.Popen(argv, env={**os.environ, **(env or {}), **secret_env},
+    settings = tempfile.TemporaryDirectory(prefix="fpkit-lab-settings-")
+    # every cell rendered (JupyterLab 4 draws only the cells in view by default), so prompts,
+    # outputs and screenshots of a whole notebook can be checked
+    tracker = Path(settings.name) / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
+    server = subprocess.Popen(argv, env={**os.environ, **(env or {}), **secret_env,
+                                         "JUPYTERLAB_SETTINGS_DIR": settings.name},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -81,6 +90,7 @@ def lab_server(root_dir, env: dict | None = None):
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        settings.cleanup()
 
 
 @contextlib.contextmanager
@@ -103,7 +113,8 @@ def lab_page(root_dir, env: dict | None = None, viewport=(1400, 1000)):
 
 
 def run_notebook(page, base: str, name: str, wait_for: str = ".widget-slider", timeout_s: int = 300) -> None:
-    """Open `name`, accept the kernel dialog, queue every cell (Shift+Enter) and wait for `wait_for`."""
+    """Open `name`, accept the kernel dialog, run every cell (Run > Run All Cells) and wait for
+    `wait_for`."""
     from playwright.sync_api import Error
 
     page.goto(f"{base}/lab/tree/{name}")
@@ -111,13 +122,10 @@ def run_notebook(page, base: str, name: str, wait_for: str = ".widget-slider", t
     with contextlib.suppress(Error):  # first open: a kernel-selection dialog intercepts clicks
         page.click(".jp-Dialog .jp-mod-accept", timeout=8_000)
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
-    cells = page.locator(".jp-Notebook .jp-Cell")
-    total = cells.count()
-    before = total - page.locator(".jp-Notebook .jp-CodeCell ~ .jp-Cell").count() - 1
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.locator(".jp-Notebook .jp-CodeCell").first.locator(".jp-InputArea-editor").click()
-    for _ in range(total - before):  # Shift+Enter runs a cell and moves on: every cell gets queued
-        page.keyboard.press("Shift+Enter")
-        time.sleep(0.2)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     page.wait_for_selector(wait_for, timeout=timeout_s * 1000)
     with contextlib.suppress(Error):  # the news toast covers a corner of the screenshots
         page.click(".jp-toast-button >> text=No", timeout=2_000)
@@ -162,9 +170,10 @@ def wait_until_run(page, timeout_s: int = 600) -> None:
 
 
 def view_cells(page) -> list[int]:
-    """Indices (among code cells) of the cells whose output holds an ipywidgets view."""
+    """Indices (among code cells) of the cells whose output holds an ipywidgets view (fpkit's views
+    are VBoxes; tqdm's progress bars, also widgets, are HBoxes)."""
     cells = page.locator(".jp-Notebook .jp-CodeCell")
-    return [i for i in range(cells.count()) if cells.nth(i).locator(".jp-OutputArea .widget-box").count()]
+    return [i for i in range(cells.count()) if cells.nth(i).locator(".jp-OutputArea .widget-vbox").count()]
 
 
 def markdown_output_cells(page) -> list[int]:
