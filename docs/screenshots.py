@@ -18,8 +18,8 @@ SHOTS = {"01_quickstart.ipynb": "trace_explorer.png", "02_compare_anti_drifting.
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         books = stage_notebooks(ROOT, tmp, list(SHOTS))
-        with lab_page(books, env={"PYTHONWARNINGS": "ignore"}, viewport=(1300, 1000)) as (page, base):
-            for name, image in SHOTS.items():
+        for name, image in SHOTS.items():  # one server per notebook: a notebook owns the whole page
+            with lab_page(books, env={"PYTHONWARNINGS": "ignore"}, viewport=(1300, 2600)) as (page, base):  # tall: a view fits whole
                 run_notebook(page, base, name, wait_for=".jp-Notebook .jp-CodeCell .jp-InputPrompt")
                 wait_until_run(page, timeout_s=900)
                 time.sleep(3)

@@ -69,7 +69,9 @@ def lab_server(root_dir, env: dict | None = None):
     tracker.parent.mkdir(parents=True)
     tracker.write_text('{"windowingMode": "none"}')
     server = subprocess.Popen(argv, env={**os.environ, **(env or {}), **secret_env,
-                                         "JUPYTERLAB_SETTINGS_DIR": settings.name},
+                                         "JUPYTERLAB_SETTINGS_DIR": settings.name,
+                                         # no layout restored from an earlier server (its open tabs)
+                                         "JUPYTERLAB_WORKSPACES_DIR": settings.name},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

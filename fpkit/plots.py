@@ -371,6 +371,14 @@ def contact_sheet(videos: dict, frames=None, count: int = 8, title: str | None =
 # Run comparison and sweeps
 
 
+def _with_unit(metric: str) -> str:
+    """A registered metric's name with its unit, "color_shift (Delta E)"; other names as they are."""
+    from .metrics import REGISTRY
+
+    unit = REGISTRY[metric].unit if metric in REGISTRY else ""
+    return f"{metric} ({unit})" if unit else metric
+
+
 def metric_curves(table, metrics, labels=None, frame=None, axes=None):
     """Per-frame metric curves (a long table: run_id, frame, metric, value), one panel per metric and
     one line per run_id; a vertical marker (gid "frame_marker") at `frame`. labels: run_id -> name."""
@@ -388,14 +396,14 @@ def metric_curves(table, metrics, labels=None, frame=None, axes=None):
             grp = data[data["run_id"] == run_id].sort_values("frame")
             label = labels.get(run_id, str(run_id))
             # a strategy or method label keeps its colour from every other figure (once per panel)
-            name = label.split(": ", 1)[-1]  # CompareRuns numbers its labels "0: vanilla"
-            color = color_for(name) if _known_arm(name) is not None else f"C{k}"
+            arm = label.split(": ", 1)[-1]  # CompareRuns numbers its labels "0: vanilla"
+            color = color_for(arm) if _known_arm(arm) is not None else f"C{k}"
             color = f"C{k}" if color in used else color
             used.add(color)
             ax.plot(grp["frame"], grp["value"], lw=1, color=color, label=label, gid=f"curve:{run_id}")
         if frame is not None:
             ax.axvline(frame, color="black", lw=0.8, ls="--", gid="frame_marker")
-        ax.set_ylabel(name, fontsize=8)
+        ax.set_ylabel(_with_unit(name), fontsize=8)
         ax.tick_params(labelsize=7)
     axes[-1].set_xlabel("frame")
     if runs:

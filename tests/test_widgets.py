@@ -88,6 +88,8 @@ def test_compare_runs_scrubber_moves_marker_and_images(saved):
     assert view.slider.max == len(video) - 1
     assert set(view.table["run_id"]) == {"full", "short"} and set(view.table["metric"]) == {"brightness", "flicker"}
     curves = view.figures["curves"]
+    # one panel per metric, labelled with the metric (and its unit), whatever the runs are called
+    assert [ax.get_ylabel().split(" (")[0] for ax in curves.axes] == list(view.metrics)
     markers = [ln for ax in curves.axes for ln in ax.lines if ln.get_gid() == "frame_marker"]
     assert len(markers) == 2 and all(list(m.get_xdata()) == [0, 0] for m in markers)
     images = [ax.images[0] for ax in view.figure.axes]
