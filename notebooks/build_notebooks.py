@@ -108,9 +108,9 @@ NOTEBOOKS = {
         ("md", "## Which anti-drifting method drifts least, and at what cost?\n\n`fpkit.methods` act at named "
                "sites of the section loop (context, noise, model output, step latents, the finished section) "
                "for one call. `experiments/toy_methods.toml` runs every method with vanilla sampling on the "
-               "F1 organism and with inverted anti-drifting on the inverted organism, at 1x and 8x the F1 "
+               "F1 organism and with inverted anti-drifting on the inverted organism, at 1x, 4x and 8x the F1 "
                "training length, over 16 world clips with shared noise; its committed results are reused "
-               "when they hold exactly this grid on the shipped organisms (a fresh run takes ~36 min on 2 "
+               "when they hold exactly this grid on the shipped organisms (a fresh run takes ~60 min on 2 "
                "cores). Each row is paired with `none` on the same clip and noise; likeness columns are medians."),
         ("code", "from IPython.display import Markdown\n\nfrom fpkit.experiment import reuse_or_run\n"
                  "from fpkit.report import method_cost_table\n\n"
