@@ -96,24 +96,31 @@ def quality_vs_length(curves, metric: str, by: str = "sampling_type", ax=None, l
     return fig
 
 
-def interval_bars(summary, value_label: str, arm: str, by: str | None = None, ax=None, baseline=None):
+def interval_bars(summary, value_label: str, arm: str, by=None, ax=None, baseline=None):
     """A ranked comparison as bars with error bars: `summary` is fpkit.metrics.paired_table output
-    (mean, low, high per `by` group and `arm`); one group of bars per `by` value, one colour per arm
-    (fixed across figures), the interval as an error bar (gid "interval:<arm>") where there is one."""
+    (mean, low, high per `by` group and `arm`); one group of bars per value of `by` (a column or a
+    list of columns, e.g. ["num_sections", "sampling_type"]: every combination its own group, never
+    one standing for the others), one colour per arm (fixed across figures; arms sharing a colour,
+    such as one method at several parameters, are told apart by hatching), the interval as an error
+    bar (gid "interval:<arm>") where there is one."""
     import numpy as np
 
-    groups = sorted(summary[by].unique()) if by else [None]
+    by = [] if by is None else [by] if isinstance(by, str) else list(by)
+    keys = [tuple(k) for k in summary[by].drop_duplicates().sort_values(by).itertuples(index=False)] if by else [()]
     arms = list(dict.fromkeys(summary.sort_values("mean")[arm]))
     if ax is None:
-        fig, ax = plt.subplots(figsize=(max(4.5, 0.5 * len(arms) * len(groups) + 2), 3.6))
+        fig, ax = plt.subplots(figsize=(min(24.0, max(4.5, 0.32 * len(arms) * len(keys) + 2.5)), 3.8))
     else:
         fig = ax.figure
     width = 0.8 / max(1, len(arms))
+    seen, hatches = {}, ["", "//", "..", "xx", "\\\\", "oo"]
     for k, name in enumerate(arms):
         rows = summary[summary[arm] == name]
         xs, ys, err = [], [], []
-        for g, gv in enumerate(groups):
-            r = rows if gv is None else rows[rows[by] == gv]
+        for g, key in enumerate(keys):
+            r = rows
+            for col, v in zip(by, key):
+                r = r[r[col] == v]
             if not len(r):
                 continue
             r = r.iloc[0]
@@ -121,16 +128,21 @@ def interval_bars(summary, value_label: str, arm: str, by: str | None = None, ax
             ys.append(r["mean"])
             err.append((r["mean"] - r["low"], r["high"] - r["mean"]) if np.isfinite(r["low"]) else (0.0, 0.0))
         label = f"{name} (baseline)" if baseline is not None and name == baseline else str(name)
-        ax.bar(xs, ys, width=width * 0.95, color=color_for(name), label=label)
+        color = color_for(name)
+        hatch = hatches[seen.get(color, 0) % len(hatches)]
+        seen[color] = seen.get(color, 0) + 1
+        ax.bar(xs, ys, width=width * 0.95, color=color, hatch=hatch, edgecolor="white" if not hatch else "0.3",
+               lw=0.3, label=label)
         if any(e != (0.0, 0.0) for e in err):
             ax.errorbar(xs, ys, yerr=np.array(err).T, fmt="none", ecolor="0.2", capsize=2, lw=0.8,
                         gid=f"interval:{name}")
     if by:
-        ax.set_xticks(range(len(groups)), [f"{by} {g}" for g in groups], fontsize=8)
+        ax.set_xticks(range(len(keys)), ["\n".join(f"{c} {v}" for c, v in zip(by, key)) for key in keys], fontsize=8)
     else:
         ax.set_xticks([])
     ax.set_ylabel(value_label, fontsize=8)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2 if len(arms) < 8 else 1, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0)
     ax.set_title(f"{value_label}: mean and 95% interval over paired inputs", fontsize=9)
     fig.tight_layout()
     return fig

@@ -234,7 +234,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     tables = summary_tables(table, arm, baseline)
     lead_figures = []
     for value, what, t in tables:
-        by = next((c for c in t.columns if c in LENGTH_COLUMNS), None)
+        by = [c for c in t.columns if c in LENGTH_COLUMNS or c == "sampling_type" and c != arm]
         name = f"summary_{value}.png"
         _save(interval_bars(t, value, arm, by=by, baseline=baseline), plots / name)
         lead_figures.append(name)

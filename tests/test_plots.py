@@ -188,3 +188,27 @@ def test_metric_curves_keep_each_strategy_colour():
     fig = plots.metric_curves(table, ["brightness"], labels={"a": "inverted_anti_drifting", "b": "0: vanilla"})
     colors = {ln.get_gid(): ln.get_color() for ln in fig.axes[0].lines}
     assert colors == {"curve:a": plots.color_for("inverted_anti_drifting"), "curve:b": plots.color_for("vanilla")}
+
+
+def test_interval_bars_give_every_group_combination_its_own_bars():
+    """A methods table over two organisms: each (length, sampling_type) is a group of its own (one
+    standing for the other was a bug), and arms sharing a colour are hatched apart."""
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame([dict(image=f"i{s}", method=m, sampling_type=st, num_sections=n,
+                               drift=float(rng.normal(k + n + 10 * j, 0.3)))
+                          for k, m in enumerate(["none", "cache", "cache(threshold=0.2)"])
+                          for j, st in enumerate(["vanilla", "inverted_anti_drifting"])
+                          for n in (3, 24) for s in range(4)])
+    summary = fpkit.metrics.paired_table(table, "drift", arm="method", baseline="none", pair=["image"],
+                                         by=["num_sections", "sampling_type"])
+    fig = plots.interval_bars(summary, "drift", "method", by=["num_sections", "sampling_type"], baseline="none")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3 * 4
+    assert sorted(round(p.get_height(), 6) for p in ax.patches) == sorted(round(v, 6) for v in summary["mean"])
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(labels) == 4 and any("vanilla" in t for t in labels) and any("inverted" in t for t in labels)
+    from matplotlib.container import BarContainer
+
+    hatch = {c.get_label(): c.patches[0].get_hatch() or "" for c in ax.containers if isinstance(c, BarContainer)}
+    assert plots.color_for("cache") == plots.color_for("cache(threshold=0.2)")
+    assert hatch["cache"] != hatch["cache(threshold=0.2)"]
