@@ -47,23 +47,33 @@ def summary_tables(table, arm: str | None = None, baseline: str | None = None, m
     if arm != "sampling_type" and "sampling_type" in table and table["sampling_type"].nunique() > 1:
         by.append("sampling_type")
     out = []
-    if measures is None:
-        measures = [(v, w) for v, w in COMPARISON_MEASURES if v in table and table[v].notna().any()] or \
-            _headline_drifts(table)
-    for value, what in measures:
+    for value, what in (lead_measures(table) if measures is None else measures):
         if value not in table or table[value].isna().all():
             continue
         out.append((value, what, paired_table(table, value, arm=arm, baseline=baseline, pair=pair, by=by)))
     return out
 
 
-def _headline_drifts(table) -> list[tuple[str, str]]:
-    """Start-end drifts of the headline metrics a table carries (fpkit.metrics.headline_metrics):
-    what a comparison leads with when it has none of COMPARISON_MEASURES."""
+def lead_measures(table) -> list[tuple[str, str]]:
+    """[(column, what)] a comparison of `table` leads with: the COMPARISON_MEASURES it carries, else
+    the start-end drifts of the headline metrics it carries (fpkit.metrics.headline_metrics).
+    Reports and SweepDashboard share it."""
     from .metrics import get_metric, headline_metrics
 
-    return [(f"{m}_drift", f"{get_metric(m).description} (start-end contrast)") for m in headline_metrics()
-            if f"{m}_drift" in table and table[f"{m}_drift"].notna().any()]
+    def filled(c):
+        return c in table and table[c].notna().any()
+
+    return [(v, w) for v, w in COMPARISON_MEASURES if filled(v)] or \
+        [(f"{m}_drift", f"{get_metric(m).description} (start-end contrast)") for m in headline_metrics()
+         if filled(f"{m}_drift")]
+
+
+_STAT_COLUMNS = ("mean", "low", "high", "n", "diff", "diff_low", "diff_high", "clear")
+
+
+def _groups(summary, arm: str) -> list[str]:
+    """The grouping columns of a paired_table result (a length, the sampling type ...)."""
+    return [c for c in summary.columns if c != arm and c not in _STAT_COLUMNS]
 
 
 def _interval(m, lo, hi, sign: str = "") -> str:
@@ -88,8 +98,7 @@ def summary_lines(table, arm: str | None = None, baseline: str | None = None, me
     head = f"## Which {arm} drifts least? (means over {n} paired inputs, 95% bootstrap intervals; lower is better"
     lines = [head + (f"; differences against {baseline!r}" if baseline is not None else "") + ")", ""]
     for value, what, t in tables:
-        by = [c for c in t.columns if c not in (arm, "mean", "low", "high", "n", "diff", "diff_low", "diff_high",
-                                                 "clear")]
+        by = _groups(t, arm)
         t = t.copy()
         t["mean [95%]"] = [_interval(m, lo, hi) for m, lo, hi in zip(t["mean"], t["low"], t["high"])]
         cols = [*by, arm, "mean [95%]", "n"]
@@ -116,8 +125,6 @@ def method_cost_table(table, arm: str = "method", baseline: str = "none", drift:
     """What a method buys and what it costs, one row per arm (one length and model: filter first):
     mean `drift` with its 95% interval, the paired difference to `baseline` for `drift` and for
     `distance` (to the true frames), and the median of each `likeness` column; ranked by drift."""
-    import pandas as pd
-
     from .metrics import paired_table
 
     pair = [c for c in PAIR_COLUMNS if c in table]
@@ -133,7 +140,7 @@ def method_cost_table(table, arm: str = "method", baseline: str = "none", drift:
             + (" *" if dist.at[a, "clear"] else "") for a in ranked[arm]]
     medians = table.groupby(arm)[[c for c in likeness if c in table]].median()
     rows = rows.merge(medians.add_suffix(" (median)"), left_on=arm, right_index=True, how="left")
-    return pd.DataFrame(rows).reset_index(drop=True)
+    return rows.reset_index(drop=True)
 
 
 def length_trend(table, value: str, arm: str = "sampling_type", length: str = "num_sections"):
@@ -234,7 +241,7 @@ def write_report(results_dir, metrics=None, window_s: float = 1.0, all_runs: boo
     tables = summary_tables(table, arm, baseline)
     lead_figures = []
     for value, what, t in tables:
-        by = [c for c in t.columns if c in LENGTH_COLUMNS or c == "sampling_type" and c != arm]
+        by = _groups(t, arm)
         name = f"summary_{value}.png"
         _save(interval_bars(t, value, arm, by=by, baseline=baseline), plots / name)
         lead_figures.append(name)

@@ -40,17 +40,12 @@ def metric_columns(table) -> list[str]:
 
 
 def headline_column(table, columns) -> str:
-    """What a sweep leads with: the first lead measure of fpkit.report the table carries (the toy's
+    """What a sweep leads with: the first of fpkit.report.lead_measures it can plot (the toy's
     world-referenced drift, else drifts of metrics whose direction is unambiguous), else a drift."""
-    from ..metrics import headline_metrics
-    from ..report import COMPARISON_MEASURES
+    from ..report import lead_measures
 
-    filled = [c for c in columns if table[c].notna().any()]
-    for name, _ in COMPARISON_MEASURES:
-        if name in filled:
-            return name
-    heads = [f"{m}_drift" for m in headline_metrics()]
-    return next((c for c in heads if c in filled), next((c for c in filled if c.endswith("_drift")), columns[0]))
+    leads = [c for c, _ in lead_measures(table) if c in columns]
+    return (leads or [c for c in columns if c.endswith("_drift") and table[c].notna().any()] or columns)[0]
 
 
 class SweepDashboard(View):
