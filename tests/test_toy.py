@@ -206,6 +206,30 @@ def test_resume_continues_a_checkpoint_and_refuses_another_variant(tmp_path):
         train.train("f1", steps=6, init=out, resume=out, progress=False)
 
 
+def test_cli_trains_a_finer_codec_and_a_wider_model_and_resume_refuses_a_mismatch(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "c4"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--out", str(out)]
+    assert main([*base, "--steps", "2", "--codec-patch", "4", "--heads", "6"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["codec"]["patch_size"] == 4 and config["train"]["codec_patch"] == 4
+    assert config["transformer"]["num_attention_heads"] == 6
+    pipe = organism.load_organism(str(out))
+    assert pipe.transformer.config.num_attention_heads == 6 and pipe.vae.spatial_compression_ratio == 4
+    run = evaluate.generate(pipe, EVAL_SEED_OFFSET, 1, num_inference_steps=2)
+    assert run.video.shape == (5, 3, 64, 64)
+    z = pipe.vae.encode(world.render_clips([EVAL_SEED_OFFSET], 2)).latent_dist.mode()
+    assert z.shape[-2:] == (16, 16)  # 4x4 patches: a 16x16 latent grid, 8x8 tokens per frame
+    with pytest.raises(ValueError, match=r"transformer config differs.*num_attention_heads"):
+        main([*base, "--steps", "4", "--codec-patch", "4", "--resume", str(out)])  # 4 heads: not these weights
+    with pytest.raises(ValueError, match=r"codec config differs.*patch_size"):
+        main([*base, "--steps", "4", "--heads", "6", "--resume", str(out)])  # 8x8 codec: another latent space
+    assert main([*base, "--steps", "3", "--codec-patch", "4", "--heads", "6", "--resume", str(out)]) == 0
+    with pytest.raises(SystemExit):
+        main([*base, "--steps", "3", "--codec-patch", "5"])
+
+
 def test_history_discretization_snaps_to_the_codebook():
     lat = torch.randn(1, 4, 9, 8, 8)
     centroids = train.fit_codebook(lat, 16, iters=5)

@@ -33,7 +33,7 @@ from .. import planning, sampler
 from ..planning import HistorySpec
 from ..schedule import dynamic_mu, shift_sigmas
 from .codec import fit_codec, round_trip_psnr
-from .organism import PROMPT_BANK, _atomic_safetensors, build_pipeline, save_organism
+from .organism import PROMPT_BANK, TRANSFORMER_CONFIG, _atomic_safetensors, build_pipeline, save_organism
 from .world import EVAL_SEED_OFFSET, WorldSpec, render_clips
 
 
@@ -266,13 +266,15 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
         state = load_file(str(folder / "transformer.safetensors"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"--resume {str(folder)!r} is not a readable toy checkpoint folder: {exc}") from exc
-    for key, want in (("variant", variant.to_dict()), ("world", spec.to_dict())):
+    model = {"transformer": _public(pipe.transformer.config), "codec": _public(data.codec.config)}
+    for key, want in (("variant", variant.to_dict()), ("world", spec.to_dict()), *model.items()):
         want, have = json.loads(json.dumps(want)), config.get(key) or {}
         differ = {k: (have.get(k), want.get(k)) for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)}
         if fine_tune and key == "variant":
             differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS}
         if differ:
-            how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS) if fine_tune
+            how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS) if fine_tune and key == "variant"
+                   else "the weights only fit the same model and codec (--codec-patch, --heads)" if key in model
                    else "a warm restart must continue the same training (--init fine-tunes with a new data cut)")
             raise ValueError(f"{'--init' if fine_tune else '--resume'} {str(folder)!r}: its {key} config differs "
                              f"from this run's (key: (checkpoint, this run)) {differ}; {how}")
@@ -281,6 +283,13 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
     data.rng = np.random.default_rng([int(meta.get("seed", 0)), step])
     losses = [v for v in meta.get("loss_curve", []) for _ in range(100)][:step]
     return step, losses, meta
+
+
+def _public(config) -> dict:
+    """A diffusers config as plain JSON values, without its private (_class_name, ...) keys."""
+    import json
+
+    return json.loads(json.dumps({k: v for k, v in dict(config).items() if not k.startswith("_")}))
 
 
 def lr_at(step: int, progress: float, cfg: TrainConfig) -> float:
@@ -374,8 +383,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
             config_out = dict(variant=variant.to_dict(), train=cfg.to_dict(), world=spec.to_dict(),
                               transformer=dict(pipe.transformer.config), codec=dict(data.codec.config),
                               prompt_bank=list(PROMPT_BANK))
-            config_out["transformer"] = {k: v for k, v in config_out["transformer"].items() if not k.startswith("_")}
-            config_out["codec"] = {k: v for k, v in config_out["codec"].items() if not k.startswith("_")}
+            config_out["transformer"] = _public(config_out["transformer"])
+            config_out["codec"] = _public(config_out["codec"])
             save_organism(out_dir, pipe, ema, config_out, meta)
             if codebook is not None:  # not needed to sample; kept to inspect what the history was snapped to
                 _atomic_safetensors(Path(out_dir) / "codebook.safetensors", {"centroids": codebook})
@@ -436,6 +445,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="checkpoint folder (default fpkit/toy/checkpoints/VARIANT)")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--codec-patch", type=int, default=TrainConfig.codec_patch, choices=(4, 8),
+                        help="codec patch size: 8 (8x8 latent grid, the shipped organisms) or 4 (16x16: 4x the tokens)")
+    parser.add_argument("--heads", type=int, default=TRANSFORMER_CONFIG["num_attention_heads"],
+                        help="attention heads of 32 dims (model width = 32 x heads)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="warm restart from a checkpoint folder (its EMA weights and step count)")
@@ -450,8 +463,12 @@ def main(argv=None) -> int:
     minutes = args.minutes if args.minutes is not None or args.steps is not None else 45.0
     out = args.out or str(CHECKPOINT_DIR / args.variant)
     command = "fpkit toy train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    cfg = replace(TrainConfig(), batch_size=args.batch_size)
+    if args.batch_size < 1 or args.heads < 1:
+        parser.error(f"--batch-size and --heads must be >= 1, got {args.batch_size} and {args.heads}")
+    cfg = replace(TrainConfig(), batch_size=args.batch_size, codec_patch=args.codec_patch)
+    width = {"num_attention_heads": args.heads} if args.heads != TRANSFORMER_CONFIG["num_attention_heads"] else None
     meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
+                 transformer_config=width,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
                  snapshot_every=args.snapshot_every, init=args.init)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss']:.4f} "
