@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import pandas as pd
 import torch
 
 import fpkit
@@ -364,3 +365,40 @@ def test_organism_is_a_real_pipeline_fpkit_sample_matches_it():
     expected = pipe(**kwargs, generator=torch.Generator().manual_seed(0), output_type="pt").frames[0]
     run = fpkit.sample(pipe, **kwargs, generator=torch.Generator().manual_seed(0))
     assert torch.equal(run.video, expected)
+
+
+def test_recipes_at_equal_steps_pairs_seeds_at_shared_steps_only():
+    rows = []
+    for run, shift in (("base", 0.0), ("new", 0.1)):
+        for step in ((2, 4) if run == "base" else (4, 6)):
+            rows += [dict(run=run, step=step, seed=s, measure="hist_distance", value=0.2 + 0.01 * s - shift)
+                     for s in range(6)]
+    paired = evaluate.recipes_at_equal_steps(pd.DataFrame(rows), "base")
+    assert paired[["run", "step", "seeds"]].values.tolist() == [["new", 4, 6]]  # step 4 is the only one shared
+    row = paired.iloc[0]
+    assert row.difference == pytest.approx(-0.1) and row.low == pytest.approx(-0.1) and row.high == pytest.approx(-0.1)
+    assert row.median_run == pytest.approx(0.125) and row.median_baseline == pytest.approx(0.225)
+    with pytest.raises(ValueError, match="baseline 'other'"):
+        evaluate.recipes_at_equal_steps(pd.DataFrame(rows), "other")
+
+
+def test_cli_curve_compares_two_recipes_at_equal_steps(tmp_path, capsys):
+    from fpkit.toy.cli import main
+
+    for name, extra in (("base", []), ("c4", ["--codec-patch", "4"])):
+        assert main(["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "2",
+                     "--snapshot-every", "2", "--out", str(tmp_path / name), *extra]) == 0
+    out = tmp_path / "curve"
+    runs = [str(tmp_path / "base"), str(tmp_path / "c4")]
+    assert main(["curve", *runs, "--seeds", "2", "--out", str(out), "--baseline", "base"]) == 0
+    table = pd.read_csv(out / "likeness_vs_steps.csv")
+    assert set(table.run) == {"base", "c4"} and set(table.step) == {2}
+    paired = pd.read_csv(out / "paired.csv").set_index("measure")
+    assert set(paired.run) == {"c4"} and (paired.loc[["hist_distance", "background_error"], "seeds"] == 2).all()
+    assert paired.seeds.max() == 2  # measures undefined on a seed (speed without a visible sprite) drop out
+    hist = table[table.measure == "hist_distance"].pivot(index="seed", columns="run", values="value")
+    assert paired.loc["hist_distance", "difference"] == pytest.approx((hist.c4 - hist.base).median())
+    assert (out / "training_curves.png").stat().st_size > 0
+    assert main(["curve", *runs, "--baseline", "nope", "--out", str(out)]) == 2
+    assert "--baseline 'nope' is not one of the runs" in capsys.readouterr().err
+    assert main(["curve", runs[0], runs[0], "--out", str(out)]) == 2

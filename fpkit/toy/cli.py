@@ -2,7 +2,7 @@
 
     fpkit toy train --variant f1 --steps 14000 --seed 0 [--out DIR] [--resume DIR]
     fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval]
-    fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR     # loss and likeness versus training steps
+    fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR [--baseline RUN]  # loss and likeness versus steps
     fpkit toy list
 """
 
@@ -125,10 +125,20 @@ def curve_main(argv) -> int:
     parser.add_argument("runs", nargs="+", help="training run folders (fpkit toy train --out DIR)")
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--out", default="results/toy_training")
+    parser.add_argument("--baseline", default=None, metavar="RUN",
+                        help="compare every other run with this one (a folder name among RUN_DIRs) at the steps "
+                             "they share: paired median differences over seeds with 95%% intervals (OUT/paired.csv)")
     args = parser.parse_args(argv)
     bad = [r for r in args.runs if not (Path(r) / "meta.json").is_file()]
     if bad:
         return _fail(f"not training run folders (no meta.json): {bad}")
+    if args.seeds < 1:
+        return _fail(f"--seeds must be >= 1, got {args.seeds}")
+    labels = [Path(r).resolve().name for r in args.runs]
+    if len(set(labels)) < len(labels):
+        return _fail(f"run folders need distinct names (they label the curves), got {labels}")
+    if args.baseline is not None and args.baseline not in labels:
+        return _fail(f"--baseline {args.baseline!r} is not one of the runs {labels}")
     import json
 
     import pandas as pd
@@ -141,16 +151,26 @@ def curve_main(argv) -> int:
     out.mkdir(parents=True, exist_ok=True)
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
     tables, losses = [], {}
-    for run in args.runs:
-        meta = json.loads((Path(run) / "meta.json").read_text())
-        losses[meta["variant"]] = meta["loss_curve"]
-        tables.append(ev.likeness_vs_steps(run, seeds).assign(variant=meta["variant"]))
+    # one curve per run: labelled by variant when every run is another variant, else by folder name
+    by_variant = {r: json.loads((Path(r) / "meta.json").read_text()) for r in args.runs}
+    variants = [by_variant[r]["variant"] for r in args.runs]
+    names = variants if len(set(variants)) == len(variants) and args.baseline is None else labels
+    for run, name, label in zip(args.runs, names, labels):
+        losses[name] = by_variant[run]["loss_curve"]
+        tables.append(ev.likeness_vs_steps(run, seeds).assign(variant=name, run=label))
     table = pd.concat(tables, ignore_index=True)
     table.to_csv(out / "likeness_vs_steps.csv", index=False)
     training_curves(losses, table).savefig(out / "training_curves.png", dpi=110)
     summary = table.groupby(["variant", "step", "measure"])["value"].median().unstack("measure")
     print(summary.round(3).to_string())
-    print(f"-> {out}/training_curves.png, {out}/likeness_vs_steps.csv")
+    written = [out / "training_curves.png", out / "likeness_vs_steps.csv"]
+    if args.baseline is not None:
+        paired = ev.recipes_at_equal_steps(table, args.baseline)
+        paired.to_csv(out / "paired.csv", index=False)
+        print(f"\nversus {args.baseline} at equal steps (median over seeds; paired median difference [95%]):")
+        print(_markdown(paired))
+        written.append(out / "paired.csv")
+    print("-> " + ", ".join(map(str, written)))
     return 0
 
 

@@ -438,3 +438,31 @@ def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progre
             rows += [dict(step=step, seed=seed, measure=measure, value=float(v))
                      for seed, v in zip(table.seed, table[measure])]
     return pd.DataFrame(rows)
+
+
+def recipes_at_equal_steps(table: pd.DataFrame, baseline: str, measures=None) -> pd.DataFrame:
+    """Training recipes compared at the steps they share: from a likeness-vs-steps table with a `run`
+    column (`likeness_vs_steps` of several runs), one row per (run, step, measure) with both medians
+    over seeds and the paired median difference run - baseline (same seeds, same noise) with its 95%
+    bootstrap interval. Loss values are not comparable across codecs; likeness is."""
+    from ..metrics import paired_difference
+
+    if baseline not in set(table.run):
+        raise ValueError(f"baseline {baseline!r} is not a run of the table; runs: {sorted(set(table.run))}")
+    measures = list(measures or [m for m in TARGETS if m in set(table.measure)])
+    base = table[table.run == baseline]
+    rows = []
+    for run, grp in table[table.run != baseline].groupby("run", sort=False):
+        for step in sorted(set(grp.step) & set(base.step)):
+            for measure in measures:
+                a = grp[(grp.step == step) & (grp.measure == measure)].set_index("seed")["value"]
+                b = base[(base.step == step) & (base.measure == measure)].set_index("seed")["value"]
+                both = a.index.intersection(b.index)
+                pair = pd.DataFrame({"a": a[both], "b": b[both]}).dropna()
+                diff = (paired_difference(pair.a, pair.b, statistic="median") if len(pair) > 1
+                        else None)
+                rows.append(dict(run=run, step=int(step), measure=measure, seeds=len(pair),
+                                 median_run=float(pair.a.median()), median_baseline=float(pair.b.median()),
+                                 difference=None if diff is None else diff.estimate,
+                                 low=None if diff is None else diff.low, high=None if diff is None else diff.high))
+    return pd.DataFrame(rows)
