@@ -231,6 +231,27 @@ def test_cli_trains_a_finer_codec_and_a_wider_model_and_resume_refuses_a_mismatc
         main([*base, "--steps", "3", "--codec-patch", "5"])
 
 
+def test_a_long_schedule_in_chunks_stops_at_and_resumes_from_a_snapshot(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "run"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "8"]
+    assert main([*base, "--stop-at", "4", "--snapshot-every", "2", "--out", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["steps"] == 4 and meta["max_steps"] == 8 and not meta["finished"]
+    snapshot = out / "snapshots" / "step_0000002.safetensors"
+    again = tmp_path / "again"
+    assert main([*base, "--stop-at", "6", "--resume", str(snapshot), "--out", str(again)]) == 0
+    meta = json.loads((again / "meta.json").read_text())
+    assert meta["steps"] == 6 and meta["resumed_from"]["step"] == 2 and not meta["finished"]
+    assert main([*base, "--resume", str(again), "--out", str(again)]) == 0
+    assert json.loads((again / "meta.json").read_text())["finished"]
+    with pytest.raises(ValueError, match="stop-at"):
+        main([*base, "--stop-at", "9", "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="snapshots/step_N"):
+        main([*base, "--resume", str(out / "meta.json"), "--out", str(tmp_path / "x")])
+
+
 def test_history_discretization_snaps_to_the_codebook():
     lat = torch.randn(1, 4, 9, 8, 8)
     centroids = train.fit_codebook(lat, 16, iters=5)

@@ -196,7 +196,7 @@ def main(argv=None) -> int:
         for name, variant in VARIANTS.items():
             meta = read_meta(name) if name in shipped else {}
             status = (f"shipped: {meta.get('steps')} steps, {meta.get('wall_time_s')} s, "
-                      f"loss {meta.get('final_loss', float('nan')):.4f}") if meta else "not shipped"
+                      f"loss {meta.get('final_loss') or float('nan'):.4f}") if meta else "not shipped"
             print(f"{name:10s} {variant.strategy:24s} {status}\n{'':10s} {variant.description}")
         return 0
     return _fail(f"unknown toy command {command!r}; known: train, eval, curve, list")

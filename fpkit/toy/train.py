@@ -259,13 +259,20 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
 
     from safetensors.torch import load_file
 
-    folder = Path(folder)
+    folder, weights, snapshot_step = Path(folder), None, None
+    if folder.is_file():  # a snapshot of a run: RUN/snapshots/step_NNNNNNN.safetensors
+        if folder.parent.name != "snapshots" or not folder.stem.startswith("step_") or not folder.stem[5:].isdigit():
+            raise ValueError(f"--resume/--init {str(folder)!r}: a file must be a run's snapshots/step_N.safetensors")
+        weights, snapshot_step, folder = folder, int(folder.stem[5:]), folder.parent.parent
     try:
         config = json.loads((folder / "config.json").read_text())
         meta = json.loads((folder / "meta.json").read_text())
-        state = load_file(str(folder / "transformer.safetensors"))
+        state = load_file(str(weights or folder / "transformer.safetensors"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"--resume {str(folder)!r} is not a readable toy checkpoint folder: {exc}") from exc
+    if snapshot_step is not None:  # continue from the snapshot's step: the run's later steps are not used
+        # (a snapshot can be newer than the run's last periodic checkpoint: its loss curve ends there)
+        meta = dict(meta, steps=snapshot_step, loss_curve=meta.get("loss_curve", [])[:snapshot_step // 100])
     model = {"transformer": _public(pipe.transformer.config), "codec": _public(data.codec.config)}
     for key, want in (("variant", variant.to_dict()), ("world", spec.to_dict()), *model.items()):
         want, have = json.loads(json.dumps(want)), config.get(key) or {}
@@ -282,6 +289,7 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
     step = int(meta["steps"])
     data.rng = np.random.default_rng([int(meta.get("seed", 0)), step])
     losses = [v for v in meta.get("loss_curve", []) for _ in range(100)][:step]
+    losses += [float("nan")] * (step - len(losses))  # steps past the last checkpoint's curve (a newer snapshot)
     return step, losses, meta
 
 
@@ -290,6 +298,13 @@ def _public(config) -> dict:
     import json
 
     return json.loads(json.dumps({k: v for k, v in dict(config).items() if not k.startswith("_")}))
+
+
+def _mean(values) -> float | None:
+    """Mean of the finite values (None when there are none: steps with no recorded loss)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else None
 
 
 def lr_at(step: int, progress: float, cfg: TrainConfig) -> float:
@@ -324,7 +339,8 @@ def setup(variant: Variant, seed: int, cfg: TrainConfig, spec: WorldSpec, transf
 def train(variant: str | Variant = "f1", steps: int | None = None, minutes: float | None = None, seed: int = 0,
           out_dir=None, config: TrainConfig | None = None, spec: WorldSpec | None = None,
           transformer_config: dict | None = None, threads: int | None = None, progress: bool = True,
-          command: str | None = None, resume=None, snapshot_every: int = 0, init=None) -> dict:
+          command: str | None = None, resume=None, snapshot_every: int = 0, init=None,
+          stop_at: int | None = None) -> dict:
     """Train a variant for `steps` steps and/or `minutes` of wall time (whichever ends first).
 
     The cosine LR schedule follows the fraction done: step / steps when `steps` is given (fully
@@ -332,7 +348,9 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     count depends on the load; meta.json records it, and `--steps N` with that N reproduces the data,
     noise and init exactly, the LR curve up to timing). `resume` continues a run (same variant);
     `init` fine-tunes a checkpoint with another data cut (`DATA_CUT_FIELDS`: e.g. shorter plans),
-    counting on from its step so budgets stay comparable. Returns the meta dict (losses, steps, ...).
+    counting on from its step so budgets stay comparable. `stop_at`: end at this step, on the schedule
+    of `steps` (a long schedule in session-sized chunks: every variant stopped and resumed at the same
+    steps sees the same data). Returns the meta dict (losses, steps, ...).
     """
     variant = VARIANTS[variant] if isinstance(variant, str) else variant
     if steps is None and minutes is None:
@@ -346,6 +364,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     start_step, losses, noise_gen = 0, [], torch.Generator().manual_seed(seed)
     if resume is not None and init is not None:
         raise ValueError("give --resume or --init, not both")
+    if stop_at is not None and (steps is None or not 0 < stop_at <= steps):
+        raise ValueError(f"--stop-at needs --steps and 0 < stop-at <= steps, got stop_at={stop_at!r}, steps={steps!r}")
     if resume is not None or init is not None:
         start_step, losses, previous = _warm_restart(resume if init is None else init, variant, spec, pipe, data,
                                                      fine_tune=init is not None)
@@ -373,12 +393,13 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         meta.update(
             variant=variant.name, command=command or "", seed=seed, steps=step, max_steps=total, minutes=minutes,
             wall_time_s=round(elapsed, 1), steps_per_s=round((step - start_step) / max(elapsed, 1e-9), 3),
-            final_loss=float(np.mean(losses[-200:])) if losses else None,
-            loss_curve=[round(float(np.mean(losses[i:i + 100])), 4) for i in range(0, len(losses), 100)],
+            final_loss=_mean(losses[-200:]),
+            loss_curve=[None if (m := _mean(losses[i:i + 100])) is None else round(m, 4)
+                        for i in range(0, len(losses), 100)],
             codec_psnr_db=round(round_trip_psnr(data.codec, render_clips(range(EVAL_SEED_OFFSET,
                                                 EVAL_SEED_OFFSET + 8), 16, spec)), 2),
             num_parameters=sum(p.numel() for p in transformer.parameters()), threads=torch.get_num_threads(),
-            flow_shift=round(shift, 4), finished=final, torch=torch.__version__)
+            flow_shift=round(shift, 4), finished=final and step >= (total or 0), torch=torch.__version__)
         if out_dir is not None:
             config_out = dict(variant=variant.to_dict(), train=cfg.to_dict(), world=spec.to_dict(),
                               transformer=dict(pipe.transformer.config), codec=dict(data.codec.config),
@@ -391,7 +412,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
 
     while True:
         elapsed = time.perf_counter() - t0
-        if (total is not None and step >= total) or elapsed >= budget:
+        if (total is not None and step >= total) or elapsed >= budget or (stop_at is not None and step >= stop_at):
             break
         batch, first_frames = data.batch(cfg.batch_size)
         b = first_frames.shape[0]
@@ -451,7 +472,10 @@ def main(argv=None) -> int:
                         help="attention heads of 32 dims (model width = 32 x heads)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--resume", default=None, metavar="DIR",
-                        help="warm restart from a checkpoint folder (its EMA weights and step count)")
+                        help="warm restart from a checkpoint folder (its EMA weights and step count) or from one "
+                             "of its snapshots (DIR/snapshots/step_N.safetensors: from step N)")
+    parser.add_argument("--stop-at", type=int, default=None, metavar="N",
+                        help="stop at step N of the --steps schedule (resume later with --resume)")
     parser.add_argument("--init", default=None, metavar="DIR",
                         help="fine-tune a checkpoint folder's EMA weights with this variant's data cut "
                              "(plans, weights; same layout and world), counting on from its step")
@@ -470,7 +494,7 @@ def main(argv=None) -> int:
     meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
                  transformer_config=width,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
-                 snapshot_every=args.snapshot_every, init=args.init)
-    print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss']:.4f} "
+                 snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at)
+    print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss'] if meta['final_loss'] is None else round(meta['final_loss'], 4)} "
           f"-> {out}")
     return 0
