@@ -420,6 +420,9 @@ def test_cli_curve_compares_two_recipes_at_equal_steps(tmp_path, capsys):
     hist = table[table.measure == "hist_distance"].pivot(index="seed", columns="run", values="value")
     assert paired.loc["hist_distance", "difference"] == pytest.approx((hist.c4 - hist.base).median())
     assert (out / "training_curves.png").stat().st_size > 0
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # the command closed its figure
     assert main(["curve", *runs, "--baseline", "nope", "--out", str(out)]) == 2
     assert "--baseline 'nope' is not one of the runs" in capsys.readouterr().err
     assert main(["curve", runs[0], runs[0], "--out", str(out)]) == 2

@@ -98,6 +98,8 @@ def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from ..plots import contact_sheet
     from . import evaluate as ev
     from .organism import load_organism
@@ -115,6 +117,7 @@ def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root
         picks = [int(round(i * (frames - 1) / 11)) for i in range(12)]
         fig = contact_sheet(videos, frames=picks, title=f"seed {seed}, {3 * m} sections ({frames} frames, {m}x)")
         fig.savefig(out / f"contact_{m}x.png", dpi=100)
+        plt.close(fig)
         lines += [f"![{m}x](contact_{m}x.png)", ""]
     return lines
 
@@ -160,7 +163,11 @@ def curve_main(argv) -> int:
         tables.append(ev.likeness_vs_steps(run, seeds).assign(variant=name, run=label))
     table = pd.concat(tables, ignore_index=True)
     table.to_csv(out / "likeness_vs_steps.csv", index=False)
-    training_curves(losses, table).savefig(out / "training_curves.png", dpi=110)
+    import matplotlib.pyplot as plt
+
+    fig = training_curves(losses, table)
+    fig.savefig(out / "training_curves.png", dpi=110)
+    plt.close(fig)  # a command, not a notebook: leave no figure registered with pyplot
     summary = table.groupby(["variant", "step", "measure"])["value"].median().unstack("measure")
     print(summary.round(3).to_string())
     written = [out / "training_curves.png", out / "likeness_vs_steps.csv"]
