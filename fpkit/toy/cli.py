@@ -155,11 +155,11 @@ def curve_main(argv) -> int:
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
     tables, losses = [], {}
     # one curve per run: labelled by variant when every run is another variant, else by folder name
-    by_variant = {r: json.loads((Path(r) / "meta.json").read_text()) for r in args.runs}
-    variants = [by_variant[r]["variant"] for r in args.runs]
+    metas = [json.loads((Path(r) / "meta.json").read_text()) for r in args.runs]
+    variants = [m["variant"] for m in metas]
     names = variants if len(set(variants)) == len(variants) and args.baseline is None else labels
-    for run, name, label in zip(args.runs, names, labels):
-        losses[name] = by_variant[run]["loss_curve"]
+    for run, meta, name, label in zip(args.runs, metas, names, labels):
+        losses[name] = meta["loss_curve"]
         tables.append(ev.likeness_vs_steps(run, seeds).assign(variant=name, run=label))
     table = pd.concat(tables, ignore_index=True)
     table.to_csv(out / "likeness_vs_steps.csv", index=False)

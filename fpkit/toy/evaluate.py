@@ -459,10 +459,9 @@ def recipes_at_equal_steps(table: pd.DataFrame, baseline: str, measures=None) ->
                 b = base[(base.step == step) & (base.measure == measure)].set_index("seed")["value"]
                 both = a.index.intersection(b.index)
                 pair = pd.DataFrame({"a": a[both], "b": b[both]}).dropna()
-                diff = (paired_difference(pair.a, pair.b, statistic="median") if len(pair) > 1
-                        else None)
+                diff = paired_difference(pair.a, pair.b, statistic="median") if len(pair) > 1 else None
+                interval = (diff.estimate, diff.low, diff.high) if diff is not None else (None, None, None)
                 rows.append(dict(run=run, step=int(step), measure=measure, seeds=len(pair),
                                  median_run=float(pair.a.median()), median_baseline=float(pair.b.median()),
-                                 difference=None if diff is None else diff.estimate,
-                                 low=None if diff is None else diff.low, high=None if diff is None else diff.high))
+                                 **dict(zip(("difference", "low", "high"), interval))))
     return pd.DataFrame(rows)

@@ -294,10 +294,8 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
 
 
 def _public(config) -> dict:
-    """A diffusers config as plain JSON values, without its private (_class_name, ...) keys."""
-    import json
-
-    return json.loads(json.dumps({k: v for k, v in dict(config).items() if not k.startswith("_")}))
+    """A diffusers config without its private (_class_name, ...) keys."""
+    return {k: v for k, v in dict(config).items() if not k.startswith("_")}
 
 
 def _mean(values) -> float | None:
@@ -355,6 +353,10 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     variant = VARIANTS[variant] if isinstance(variant, str) else variant
     if steps is None and minutes is None:
         raise ValueError("give steps and/or minutes")
+    if resume is not None and init is not None:
+        raise ValueError("give --resume or --init, not both")
+    if stop_at is not None and (steps is None or not 0 < stop_at <= steps):
+        raise ValueError(f"--stop-at needs --steps and 0 < stop-at <= steps, got stop_at={stop_at!r}, steps={steps!r}")
     cfg, spec = config or TrainConfig(), spec or WorldSpec(size=(config or TrainConfig()).frame_size)
     if threads:
         torch.set_num_threads(threads)
@@ -362,10 +364,6 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     pipe, cond, data, codebook = setup(variant, seed, cfg, spec, transformer_config)
     transformer = pipe.transformer.train().requires_grad_(True)
     start_step, losses, noise_gen = 0, [], torch.Generator().manual_seed(seed)
-    if resume is not None and init is not None:
-        raise ValueError("give --resume or --init, not both")
-    if stop_at is not None and (steps is None or not 0 < stop_at <= steps):
-        raise ValueError(f"--stop-at needs --steps and 0 < stop-at <= steps, got stop_at={stop_at!r}, steps={steps!r}")
     if resume is not None or init is not None:
         start_step, losses, previous = _warm_restart(resume if init is None else init, variant, spec, pipe, data,
                                                      fine_tune=init is not None)
