@@ -426,3 +426,39 @@ def test_cli_curve_compares_two_recipes_at_equal_steps(tmp_path, capsys):
     assert main(["curve", *runs, "--baseline", "nope", "--out", str(out)]) == 2
     assert "--baseline 'nope' is not one of the runs" in capsys.readouterr().err
     assert main(["curve", runs[0], runs[0], "--out", str(out)]) == 2
+
+
+def test_motion_weight_counts_moving_latent_pixels_more_and_keeps_the_scale():
+    from fpkit.toy.train import TrainConfig, flow_matching_loss, section_batch
+
+    class Cond:
+        def text(self, index):
+            return {}
+
+    def zero_model(hidden_states, **kwargs):  # predicts 0: the loss is the mean of (noise - x0) ** 2
+        return (torch.zeros_like(hidden_states),)
+
+    x0 = torch.zeros(1, 2, 1, 2, 2)
+    noise = torch.ones(1, 2, 1, 2, 2)
+    noise[..., 0, 0] = 3.0  # the one moving pixel carries the larger error (9 vs 1)
+    motion = torch.zeros(1, 1, 1, 2, 2)
+    still = {"x0": x0, "context": {}, "motion": motion}
+    moved = motion.clone()
+    moved[..., 0, 0] = 1.0
+    moving = {"x0": x0, "context": {}, "motion": moved}
+    args = (torch.zeros(1, dtype=torch.long), None, torch.full((1,), 0.5), noise)
+    plain = flow_matching_loss(zero_model, Cond(), still, *args)
+    assert plain.item() == pytest.approx((9 + 3) / 4)
+    assert flow_matching_loss(zero_model, Cond(), still, *args, motion_weight=10).item() == pytest.approx(plain.item())
+    weighted = flow_matching_loss(zero_model, Cond(), moving, *args, motion_weight=10).item()
+    assert weighted == pytest.approx((11 * 9 + 3) / 14)  # weights 11, 1, 1, 1, normalised to mean 1
+    with pytest.raises(ValueError, match="motion_weight"):
+        TrainConfig(motion_weight=float("nan"))
+    # the motion map is the frame-to-frame change of the clip's own latents
+    from fpkit.toy.train import VARIANTS, draw_plan
+
+    the_plan, order = draw_plan(VARIANTS["f1"], np.random.default_rng(0), (4, 4), 2)
+    latents = torch.randn(1, 3, the_plan.num_latents, 4, 4)
+    batch = section_batch(the_plan, order, latents)
+    a, b = the_plan.sections[order].window
+    assert a >= 1 and torch.allclose(batch["motion"], (latents[:, :, a:b] - latents[:, :, a - 1:b - 1]).abs().mean(1, keepdim=True))

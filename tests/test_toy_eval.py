@@ -1,6 +1,8 @@
 """Toy likeness and drift measures against controls with known answers (no model needed): the real
 clip and the codec round trip pass; a blank, a blurred, a patch-noise and a frozen video fail."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,7 +63,7 @@ def test_codec_round_trip_passes_with_margin(scores):
 @pytest.mark.parametrize("control, failing", [
     ("blank", ["visible", "hist_distance", "background_error", "sharpness_ratio"]),
     ("blurred", ["sharpness_ratio"]),
-    ("patch_noise", ["visible", "hist_distance", "background_error", "sharpness_ratio"]),
+    ("patch_noise", ["visible", "hist_distance", "background_error", "sharpness_ratio", "shape_iou"]),
     ("frozen", ["speed_ratio"]),
 ])
 def test_controls_fail_the_likeness_test(scores, control, failing):
@@ -69,7 +71,7 @@ def test_controls_fail_the_likeness_test(scores, control, failing):
     assert not got.looks_like_world.any()
     for measure in failing:
         lo, hi = evaluate.TARGETS[measure]
-        median = got[measure].median() if measure != "speed_ratio" else got[measure].fillna(0).median()
+        median = got[measure].fillna(0).median()  # no visible sprite: no speed or shape, scored 0
         assert not lo <= median <= hi, (control, measure, median)
 
 
@@ -83,6 +85,35 @@ def test_drift_is_small_for_real_clips_and_large_for_a_colour_shift_and_a_fade()
     faded = real * (1 - w) + real.mean((2, 3), keepdim=True) * w  # sprites dissolve into a flat frame
     out = evaluate.drift(faded, seed)
     assert out["drift_visible"] > 0.5 and out["drift_background"] > 0.01
+
+
+def test_shape_iou_knows_a_true_disc_a_wrong_shape_and_a_mosaic():
+    seed = SEEDS[1]
+    clip = world.render_clip(seed, 2)
+    k = 0
+    colour, r = clip.colours[k], float(clip.radii[k])
+    centre = torch.tensor([32.0, 32.0])
+    coords = torch.arange(64, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    square = clip.shapes[k] == "square"
+    dist = torch.maximum((xx - 32).abs(), (yy - 32).abs()) if square else torch.sqrt((xx - 32) ** 2 + (yy - 32) ** 2)
+    wrong = torch.sqrt((xx - 32) ** 2 + (yy - 32) ** 2) if square else torch.maximum((xx - 32).abs(), (yy - 32).abs())
+
+    def score(inside):
+        frame = torch.full((1, 3, 64, 64), 0.4)
+        frame[0][:, inside] = colour[:, None]
+        visible, centroids = evaluate.sprite_tracks(frame, clip.colours[k:k + 1], evaluate._areas(clip)[k:k + 1])
+        return float(evaluate.shape_iou(frame, clip.colours[k:k + 1], clip.radii[k:k + 1], clip.shapes[k:k + 1],
+                                        centroids, visible)[0, 0])
+
+    assert score(dist <= r) > 0.95  # the true shape, hard-edged, anywhere in the frame
+    expected = math.pi / 4  # a disc inside a square of the same half-side (or the other way round)
+    assert score(wrong <= r) == pytest.approx(expected, abs=0.06)
+    mosaic = torch.nn.functional.interpolate(
+        torch.nn.functional.avg_pool2d((dist <= r).float()[None, None], 8), scale_factor=8)[0, 0] > 0.25
+    assert score(mosaic) < score(dist <= r) - 0.1  # 8x8 blocks: ragged outline
+    assert np.isnan(evaluate.shape_iou(torch.full((1, 3, 64, 64), 0.4), clip.colours[k:k + 1], clip.radii[k:k + 1],
+                                       clip.shapes[k:k + 1], np.full((1, 1, 2), np.nan), np.zeros((1, 1), bool))[0, 0])
 
 
 def test_speed_measures_the_world_speed():
