@@ -169,3 +169,6 @@ def test_drift_table_pairs_each_length_with_1x():
     ablation = evaluate.ablation_table(_synthetic({("f1", "vanilla"): 0.3, ("f1+D", "vanilla"): 0.1}))
     row = ablation.set_index("variant").loc["f1+D"]
     assert row.minus_baseline_high < 0 and row.n == 12
+    # without vanilla on f1 (an inverted checkpoint evaluated alone): drift, no differences
+    alone = evaluate.ablation_table(_synthetic({("inverted", "inverted_anti_drifting"): 0.1}))
+    assert len(alone) and alone["mean"].notna().all() and alone.minus_baseline.isna().all()

@@ -395,18 +395,22 @@ def drift_table(table: pd.DataFrame, variant: str = "f1", strategy: str = "vanil
 
 def ablation_table(table: pd.DataFrame, multiple: int = 8, baseline=BASELINE, level: float = 0.95) -> pd.DataFrame:
     """At `multiple` x the base length: each (variant, strategy)'s drift (mean, interval) and its paired
-    difference to the baseline (vanilla on f1) over the same seeds and noise."""
+    difference to the baseline (vanilla on f1) over the same seeds and noise. Without the baseline in
+    the table (e.g. `fpkit toy eval --root` on an inverted checkpoint alone) the differences are NaN."""
     from ..metrics.stats import bootstrap_ci, paired_difference
 
     sub = table[(table.multiple == multiple) & table.measure.isin(DRIFT_MEASURES)]
+    baseline = tuple(baseline)
     rows = []
     for measure, by_measure in sub.groupby("measure", sort=False):
         wide = by_measure.pivot_table(index="seed", columns=["variant", "strategy"], values="value")
         for key in wide.columns:
             ci = bootstrap_ci(wide[key], level=level)
-            d = paired_difference(wide[key], wide[baseline], level=level) if key != tuple(baseline) else None
+            paired = key != baseline and baseline in wide.columns
+            d = paired_difference(wide[key], wide[baseline], level=level) if paired else None
             rows.append(dict(variant=key[0], strategy=key[1], measure=measure, mean=ci.estimate, low=ci.low,
-                             high=ci.high, n=ci.n, minus_baseline=d.estimate if d else 0.0,
+                             high=ci.high, n=ci.n,
+                             minus_baseline=d.estimate if d else (0.0 if key == baseline else np.nan),
                              minus_baseline_low=d.low if d else np.nan, minus_baseline_high=d.high if d else np.nan))
     return pd.DataFrame(rows)
 
