@@ -461,7 +461,10 @@ def test_motion_weight_counts_moving_latent_pixels_more_and_keeps_the_scale():
     from fpkit.toy.train import VARIANTS, draw_plan
 
     the_plan, order = draw_plan(VARIANTS["f1"], np.random.default_rng(0), (4, 4), 2)
-    latents = torch.randn(1, 3, the_plan.num_latents, 4, 4)
-    batch = section_batch(the_plan, order, latents)
     a, b = the_plan.sections[order].window
-    assert a >= 1 and torch.allclose(batch["motion"], (latents[:, :, a:b] - latents[:, :, a - 1:b - 1]).abs().mean(1, keepdim=True))
+    still_clip = torch.randn(1, 3, 1, 4, 4).expand(1, 3, the_plan.num_latents, 4, 4).clone()
+    assert a >= 1 and torch.equal(section_batch(the_plan, order, still_clip)["motion"], torch.zeros(1, 1, b - a, 4, 4))
+    jump = still_clip.clone()
+    jump[:, :, a:, 1, 2] += 2.0  # one latent pixel changes by 2 in every channel as the window starts
+    motion = section_batch(the_plan, order, jump)["motion"]
+    assert motion[0, 0, 0, 1, 2] == pytest.approx(2.0) and motion.sum() == pytest.approx(2.0)

@@ -121,7 +121,7 @@ class TrainConfig:
     # Extra loss weight on latent pixels that change from the previous frame (the moving sprites):
     # weight 1 + motion_weight * mean over channels of |x0[t] - x0[t-1]|, normalised so the mean
     # weight is 1. Static background is exactly 0 (static camera); moving edges average ~0.55, on
-    # ~15% of the latent pixels of the 4x4 codec. 0 = plain MSE (the v2 organisms).
+    # ~15% of the latent pixels of the 4x4 codec. 0 = plain MSE (every shipped organism).
     motion_weight: float = 0.0
     save_every_s: float = 300.0
 
@@ -483,7 +483,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--codec-patch", type=int, default=TrainConfig.codec_patch, choices=(4, 8),
-                        help="codec patch size: 8 (8x8 latent grid, the shipped organisms) or 4 (16x16: 4x the tokens)")
+                        help="codec patch size: 4 (16x16 latent grid, the shipped v3 organisms) or 8 (8x8: the v2 recipe, 1/4 the tokens)")
     parser.add_argument("--motion-weight", type=float, default=TrainConfig.motion_weight, metavar="W",
                         help="extra loss weight on moving latent pixels (1 + W x frame-to-frame change; 0 = plain MSE)")
     parser.add_argument("--heads", type=int, default=TRANSFORMER_CONFIG["num_attention_heads"],
