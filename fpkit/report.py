@@ -121,7 +121,7 @@ def comparison_lines(table, arm: str = "method", baseline: str = "none") -> list
 
 def method_cost_table(table, arm: str = "method", baseline: str = "none", drift: str = "world_drift_hist",
                       distance: str = "world_hist_distance",
-                      likeness=("world_visible", "world_speed_ratio", "world_sharpness_ratio")):
+                      likeness=("world_visible", "world_speed_ratio", "world_motion_follow", "world_sharpness_ratio")):
     """What a method buys and what it costs, one row per arm (one length and model: filter first):
     mean `drift` with its 95% interval, the paired difference to `baseline` for `drift` and for
     `distance` (to the true frames), and the median of each `likeness` column; ranked by drift."""

@@ -252,6 +252,62 @@ def test_a_long_schedule_in_chunks_stops_at_and_resumes_from_a_snapshot(tmp_path
         main([*base, "--resume", str(out / "meta.json"), "--out", str(tmp_path / "x")])
 
 
+def test_anneal_cools_the_lr_down_over_the_last_steps(tmp_path):
+    from fpkit.toy.cli import main
+
+    assert train.annealed(1e-3, 5, end=10, anneal=4, lr_min=1e-4) == 1e-3  # before the cooldown
+    assert train.annealed(1e-3, 6, end=10, anneal=4, lr_min=1e-4) == pytest.approx(1e-3 - 0.25 * 9e-4)
+    assert train.annealed(1e-3, 9, end=10, anneal=4, lr_min=1e-4) == pytest.approx(1e-4)  # the last step
+    assert train.annealed(1e-3, 9, end=10, anneal=0, lr_min=1e-4) == 1e-3
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "8"]
+    out = tmp_path / "run"
+    assert main([*base, "--stop-at", "4", "--out", str(out)]) == 0
+    cooled = tmp_path / "cooled"
+    assert main([*base, "--stop-at", "6", "--anneal", "2", "--resume", str(out), "--out", str(cooled)]) == 0
+    meta = json.loads((cooled / "meta.json").read_text())
+    assert meta["anneal"] == 2 and meta["steps"] == 6 and meta["resumed_from"]["step"] == 4
+    with pytest.raises(ValueError, match="--anneal 3 is longer than this run"):
+        main([*base, "--stop-at", "6", "--anneal", "3", "--resume", str(out), "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="--anneal 9 is longer than the run"):
+        main([*base, "--anneal", "9", "--out", str(tmp_path / "x")])
+    with pytest.raises(ValueError, match="--anneal needs --steps"):
+        train.train("f1", minutes=0.01, anneal=2)
+
+
+def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
+    """`fpkit toy eval --only` evaluates some (variant, strategy) pairs; `--reuse A B` merges split runs
+    into one report (the documented way to use both cores); overlaps and bad names are refused."""
+    import pandas as pd
+
+    from fpkit.toy.cli import main
+
+    root = tmp_path / "root"
+    for variant in ("f1", "inverted"):
+        assert main(["train", "--variant", variant, "--batch-size", "2", "--no-progress", "--steps", "1",
+                     "--out", str(root / variant)]) == 0
+    common = ["eval", "--root", str(root), "--seeds", "2", "--multiples", "1", "2", "--steps", "1", "--no-progress"]
+    assert main([*common, "--only", "f1/vanilla", "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--only", "inverted/inverted_anti_drifting", "--out", str(tmp_path / "b")]) == 0
+    a = pd.read_parquet(tmp_path / "a" / "table.parquet")
+    assert set(zip(a.variant, a.strategy)) == {("f1", "vanilla")} and set(a.multiple) == {0, 1, 2}
+    merged = tmp_path / "merged"
+    tables = [str(tmp_path / x / "table.parquet") for x in "ab"]
+    assert main(["eval", "--root", str(root), "--reuse", *tables, "--out", str(merged), "--steps", "1"]) == 0
+    table = pd.read_parquet(merged / "table.parquet")
+    assert set(zip(table.variant, table.strategy)) == {("f1", "vanilla"), ("inverted", "inverted_anti_drifting")}
+    assert len(table) == len(a) + len(pd.read_parquet(tables[1]))
+    ablation = pd.read_csv(merged / "ablation.csv")
+    assert set(ablation.variant) == {"f1", "inverted"} and ablation.minus_baseline.notna().all()  # paired across parts
+    assert "motion_follow" in set(pd.read_csv(merged / "likeness.csv").measure)
+    capsys.readouterr()
+    assert main(["eval", "--root", str(root), "--reuse", tables[0], tables[0], "--out", str(merged)]) == 2
+    assert "overlap" in capsys.readouterr().err
+    assert main(["eval", "--root", str(root), "--only", "f9/vanilla", "--out", str(merged)]) == 2
+    assert "'f9/vanilla'" in capsys.readouterr().err
+    assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "none.parquet"), "--out", str(merged)]) == 2
+    assert "no such table" in capsys.readouterr().err
+
+
 def test_history_discretization_snaps_to_the_codebook():
     lat = torch.randn(1, 4, 9, 8, 8)
     centroids = train.fit_codebook(lat, 16, iters=5)

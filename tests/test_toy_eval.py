@@ -51,7 +51,7 @@ def test_real_clip_scores_perfectly(scores):
     real = scores.loc["real"]
     assert real.visible.median() == 1 and real.visible.min() > 0.7  # seed 1: a disc passes behind a square
     assert (real.hist_distance == 0).all() and (real.background_error == 0).all()
-    assert (real.speed_ratio == 1).all() and real.looks_like_world.all()
+    assert (real.speed_ratio == 1).all() and (real.motion_follow == 1).all() and real.looks_like_world.all()
 
 
 def test_codec_round_trip_passes_with_margin(scores):
@@ -64,7 +64,7 @@ def test_codec_round_trip_passes_with_margin(scores):
     ("blank", ["visible", "hist_distance", "background_error", "sharpness_ratio"]),
     ("blurred", ["sharpness_ratio"]),
     ("patch_noise", ["visible", "hist_distance", "background_error", "sharpness_ratio", "shape_iou"]),
-    ("frozen", ["speed_ratio"]),
+    ("frozen", ["speed_ratio", "motion_follow"]),
 ])
 def test_controls_fail_the_likeness_test(scores, control, failing):
     got = scores.loc[control]
@@ -123,6 +123,41 @@ def test_speed_measures_the_world_speed():
     true = np.linalg.norm(np.diff(clip.positions.numpy(), axis=0), axis=-1)  # (T - 1, S) px per frame
     assert visible.mean() > 0.7  # this seed's sprites pass over each other for a while
     assert evaluate.speed(centroids) == pytest.approx(float(np.median(true)), rel=0.25)
+
+
+def _bounce_free_seed(frames):
+    """A seed whose sprites move in straight lines (no bounce) over `frames` frames."""
+    for seed in range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 200):
+        clip = world.render_clip(seed, frames)
+        v = np.diff(clip.positions.numpy(), axis=0)
+        visible, _ = evaluate.sprite_tracks(clip.frames, clip.colours, evaluate._areas(clip))
+        if np.allclose(v, v[:1], atol=1e-4) and visible.all() and (np.linalg.norm(v[0], axis=-1) > 0.5).all():
+            return seed, clip
+    raise AssertionError("no bounce-free seed")
+
+
+def test_motion_follow_known_answers_and_jitter():
+    """1 for the world's motion, 0.5 at half speed, -1 backwards, 0 standing still; a still sprite
+    whose outline jitters by a pixel scores a speed ratio well above 0 but follows no motion."""
+    seed, clip = _bounce_free_seed(FRAMES)
+    real = clip.frames
+    t = torch.arange(FRAMES)
+
+    def follow(video):
+        return evaluate.compare_to_world(video, seed)["motion_follow"]
+
+    assert follow(real) == 1.0
+    assert follow(real[t // 2]) == pytest.approx(0.5, abs=0.08)
+    backwards = torch.cat([real[:1], real.flip(0)[1:]])  # the start image, then the clip played backwards
+    assert follow(backwards) < -0.5  # (the jump away from the start image is one pair of 21 forward)
+    assert follow(real[:1].expand(FRAMES, -1, -1, -1)) == 0.0
+    g = torch.Generator().manual_seed(0)
+    shifts = torch.randint(-1, 2, (FRAMES, 2), generator=g)
+    jitter = torch.stack([real[0]] + [torch.roll(real[0], (int(dy), int(dx)), (1, 2)) for dy, dx in shifts[1:]])
+    result = evaluate.compare_to_world(jitter, seed)
+    assert result["speed_ratio"] > 0.2  # jitter reads as speed ...
+    assert abs(result["motion_follow"]) < 0.15  # ... but not as the world's motion
+    assert not result["passes"]["motion_follow"]
 
 
 def test_bad_videos_are_refused_with_the_reason():

@@ -1,7 +1,8 @@
 """`fpkit toy ...`: train a toy organism, evaluate the shipped ones, list them.
 
     fpkit toy train --variant f1 --steps 14000 --seed 0 [--out DIR] [--resume DIR]
-    fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval]
+    fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval] [--only f1/vanilla ...]
+    fpkit toy eval --reuse A/table.parquet B/table.parquet --out results/toy_eval   # merge split runs
     fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR [--baseline RUN]  # loss and likeness versus steps
     fpkit toy list
 """
@@ -33,7 +34,12 @@ def eval_main(argv) -> int:
     parser.add_argument("--out", default="results/toy_eval")
     parser.add_argument("--root", default=None, metavar="DIR",
                         help="evaluate the checkpoint folders in DIR (named by variant) instead of the shipped ones")
-    parser.add_argument("--reuse", action="store_true", help="summarise OUT/table.parquet again without sampling")
+    parser.add_argument("--only", nargs="+", default=None, metavar="VARIANT/STRATEGY",
+                        help="evaluate only these (variant, strategy) pairs, e.g. f1/vanilla inverted/anti_drifting "
+                             "(split the evaluation over processes, then merge the tables with --reuse)")
+    parser.add_argument("--reuse", nargs="*", default=None, metavar="TABLE",
+                        help="summarise without sampling: OUT/table.parquet, or these tables (e.g. from --only "
+                             "runs in parallel) concatenated into OUT/table.parquet")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds < 2:
@@ -48,23 +54,56 @@ def eval_main(argv) -> int:
 
     if args.root is not None and not Path(args.root).is_dir():
         return _fail(f"--root {args.root!r} is not a folder")
-    if not available(args.root):
+    shipped = available(args.root)
+    if not shipped:
         return _fail(f"no toy checkpoint folders in {args.root or 'fpkit/toy/checkpoints'}")
+    organisms = None
+    if args.only is not None:
+        from ..planning import STRATEGIES
+
+        organisms = []
+        for item in args.only:
+            variant, _, strategy = item.partition("/")
+            if variant not in shipped or strategy not in STRATEGIES:
+                return _fail(f"--only {item!r}: give VARIANT/STRATEGY with a variant in {shipped} and a strategy "
+                             f"in {sorted(STRATEGIES)}")
+            organisms.append((variant, strategy))
+    reuse = [Path(t) for t in args.reuse] if args.reuse else None
+    unreadable = [str(t) for t in reuse or () if not t.is_file()]
+    if unreadable:
+        return _fail(f"--reuse: no such table {unreadable}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     command = "fpkit toy eval " + " ".join(shlex.quote(a) for a in argv)
     seeds = range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + args.seeds)
-    if args.reuse:
+    if args.reuse is not None:
         import pandas as pd
 
-        if not (out / "table.parquet").is_file():
+        if not reuse and not (out / "table.parquet").is_file():
             return _fail(f"--reuse: no {out / 'table.parquet'} to summarise")
-        table = pd.read_parquet(out / "table.parquet")
+        try:
+            parts = [pd.read_parquet(t) for t in reuse or [out / "table.parquet"]]
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+            return _fail(f"--reuse: cannot read a table: {exc}")
+        key = ["variant", "strategy", "seed", "multiple", "measure"]
+        bad = [str(t) for t, p in zip(reuse or [], parts) if not set(key) <= set(p.columns)]
+        if bad:
+            return _fail(f"--reuse: not `fpkit toy eval` tables (no {key} columns): {bad}")
+        table = pd.concat(parts, ignore_index=True)
+        twice = table.duplicated(key)
+        if twice.any():
+            dup = table[twice][["variant", "strategy"]].drop_duplicates().to_records(index=False).tolist()
+            return _fail(f"--reuse: the tables overlap (same variant, strategy, seed, length) for {dup}")
+        if organisms is not None:
+            table = table[[(v, st) in organisms for v, st in zip(table.variant, table.strategy)]]
+        if reuse:
+            table.to_parquet(out / "table.parquet")
     else:
-        table = ev.evaluate_organisms(seeds=seeds, multiples=tuple(args.multiples), num_inference_steps=args.steps,
-                                      progress=not args.no_progress, root=args.root)
+        table = ev.evaluate_organisms(organisms, seeds=seeds, multiples=tuple(args.multiples),
+                                      num_inference_steps=args.steps, progress=not args.no_progress, root=args.root)
         table.to_parquet(out / "table.parquet")
-    top = max(args.multiples)
+    top = int(table.multiple.max())
+    used = sorted(int(x) for x in table.seed.unique())
     sections = {
         "likeness": ev.likeness_table(table),
         "drift": ev.drift_table(table),
@@ -78,19 +117,26 @@ def eval_main(argv) -> int:
         "pattern": "The paper's Table 1 pattern, judged on paired intervals",
     }
     lines = ["# Toy organism evaluation", "", f"Command: `{command}`", "",
-             f"{args.seeds} unseen start images (seeds {seeds.start}..{seeds.stop - 1}), shared noise per seed, "
+             f"{len(used)} unseen start images (seeds {used[0]}..{used[-1]}), shared noise per seed, "
              f"{args.steps} sampling steps. Drift: start vs end windows (15% of frames 1..T-1).", ""]
     for key, frame in sections.items():
         frame.to_csv(out / f"{key}.csv", index=False)
         text = _markdown(frame)
         lines += [f"## {titles[key]}", "", text, ""]
         print(f"\n{titles[key]}\n{text}")
-    lines += _contact_sheets(out, seeds.start, sorted({(v, st) for v, st in zip(table.variant, table.strategy)},
-                                                     key=list(ev.ABLATION).index), args.multiples, args.steps,
+    lines += _contact_sheets(out, used[0], sorted({(v, st) for v, st in zip(table.variant, table.strategy)},
+                                                     key=_order), sorted(set(table.multiple) - {0}), args.steps,
                              args.root)
     (out / "report.md").write_text("\n".join(lines))
     print(f"\n-> {out}/report.md, {out}/table.parquet")
     return 0
+
+
+def _order(pair) -> tuple:
+    """Sort key: the ablation's order, then any other (variant, strategy) pair by name."""
+    from .evaluate import ABLATION
+
+    return (list(ABLATION).index(pair), "") if pair in ABLATION else (len(ABLATION), "/".join(pair))
 
 
 def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root=None) -> list[str]:

@@ -9,11 +9,17 @@ continuation of every start image) makes model-free measures meaningful:
   the real frame at the same index (fpkit.metrics' color_hist_distance with trilinear binning);
 - background_error: mean |RGB| difference of the background colour (median of the unsaturated pixels);
 - speed_ratio: median sprite speed (centroid displacement over `SPEED_LAG` frames / lag) generated / real;
+  it counts any displacement, so a sprite that stands still with a ragged, flickering outline scores
+  ~0.3-0.4 from centroid jitter alone;
+- motion_follow: how much of the world's motion the sprites follow: the least-squares slope of the
+  generated displacements over `SPEED_LAG` frames on the real clip's (1 = moves like the world, 0 =
+  stands still or jitters, -1 = moves backwards, 0.5 = at half speed);
 - sharpness_ratio: mean Laplacian variance generated / real (too low: blur; too high: speckle);
 - shape_iou: median over visible sprite-frames of the IoU between the sprite's colour pixels and its
   true shape (disc or square, true radius) centred on their centroid (ragged or blocky sprites score low).
 
-Frame 0 is the given start image in every strategy's output, so every measure skips it. Drift is the
+Frame 0 is the given start image in every strategy's output, so every measure skips it (motion_follow
+measures displacements from it: moving away from the start image is motion). Drift is the
 paper's start-vs-end contrast on the generated video alone (15% windows of frames 1..T-1).
 
     video = fpkit.sample(pipe, image=world.start_image(seed), ...).video          # (T, 3, H, W)
@@ -50,11 +56,13 @@ TARGETS = {
     "hist_distance": (0.0, 0.12),
     "background_error": (0.0, 0.01),
     "speed_ratio": (1 / 1.5, 1.5),
+    "motion_follow": (1 / 1.5, 1.5),  # speed within a factor 1.5 along the world's own direction
     "sharpness_ratio": (0.3, 2.0),  # the codec round trip itself scores 0.62 (it softens edges)
     # real clip and codec round trip 0.82 (medians), patch noise 0.45; the v2 organisms and the 4x4
     # candidates score 0.63-0.69 (ragged, blocky outlines). 0.7 ~ 0.85 x the real clip's own score.
     "shape_iou": (0.7, 1.0),
 }
+UNDEFINED_WITHOUT_SPRITES = ("speed_ratio", "motion_follow", "shape_iou")  # NaN with no visible sprite: scored 0
 SHAPE_IOU_OF_REAL = 0.75  # per video: shape_iou >= this x the real clip's (occlusion and small sprites lower both)
 DRIFT_MEASURES = ("drift_hist", "drift_visible", "drift_background")
 
@@ -121,6 +129,22 @@ def speed(centroids: np.ndarray, lag: int = SPEED_LAG) -> float:
     d = np.linalg.norm(centroids[lag:] - centroids[:-lag], axis=-1) / lag  # (T - lag, S)
     d = d[np.isfinite(d)]
     return float(np.median(d)) if d.size else float("nan")
+
+
+def motion_follow(centroids: np.ndarray, real_centroids: np.ndarray, lag: int = SPEED_LAG) -> float:
+    """sum(dg . dr) / sum(|dr|^2) over sprites and start frames, where dg, dr are the generated and
+    real centroid displacements over `lag` frames ((T, S, 2) tracks, NaN where not visible): the
+    least-squares slope of dg on dr. Jitter averages out (unlike `speed`), and pairs where the real
+    sprite barely moves (a bounce inside the span) weigh little. NaN if no pair is visible in both."""
+    if centroids.shape[0] <= lag:
+        return float("nan")
+    dg = centroids[lag:] - centroids[:-lag]
+    dr = real_centroids[lag:] - real_centroids[:-lag]
+    ok = np.isfinite(dg).all(-1) & np.isfinite(dr).all(-1)
+    if not ok.any():
+        return float("nan")
+    norm = float((dr[ok] ** 2).sum())
+    return float((dg[ok] * dr[ok]).sum() / norm) if norm > 0 else float("nan")
 
 
 def sharpness(frames: torch.Tensor) -> np.ndarray:
@@ -206,15 +230,18 @@ def compare_to_world(video: torch.Tensor, seed: int, spec: WorldSpec | None = No
     video = _check_video(video)
     clip = _truth(seed, video.shape[0], spec)
     real, areas = clip.frames, _areas(clip)
-    out = {}
+    out, tracks = {}, {}
     for name, frames in (("", video), ("_real", real)):
         visible, centroids = sprite_tracks(frames[1:], clip.colours, areas)
+        tracks[name] = np.concatenate([_start_centroids(clip), centroids])  # frame 0 is the start image
         iou = shape_iou(frames[1:], clip.colours, clip.radii, clip.shapes, centroids, visible)
         out[f"shape_iou{name}"] = float(np.nanmedian(iou)) if np.isfinite(iou).any() else float("nan")
         out[f"visible{name}"] = float(visible.mean())
         out[f"visible_last_section{name}"] = float(visible[-last_section_frames:].mean())
         out[f"speed{name}"] = speed(centroids)
     out["speed_ratio"] = out["speed"] / out["speed_real"] if out["speed_real"] > 0 else float("nan")
+    out["motion_follow"] = motion_follow(tracks[""], tracks["_real"])
+    out["motion_follow_real"] = 1.0 if np.isfinite(out["motion_follow"]) else float("nan")
     out["sharpness_ratio"] = float(sharpness(video[1:]).mean() / max(sharpness(real[1:]).mean(), 1e-12))
     out["hist_distance"] = float(hellinger(colour_histograms(video[1:]), colour_histograms(real[1:])).mean())
     out["background_error"] = float(np.nanmean(np.abs(background_colours(video[1:]) - background_colours(real[1:]))))
@@ -226,6 +253,12 @@ def compare_to_world(video: torch.Tensor, seed: int, spec: WorldSpec | None = No
     out["passes"] = passes
     out["looks_like_world"] = all(passes.values())
     return out
+
+
+def _start_centroids(clip) -> np.ndarray:
+    """(1, S, 2) sprite centroids in the start image (the real frame 0, the same in every output)."""
+    visible, centroids = sprite_tracks(clip.frames[:1], clip.colours, _areas(clip))
+    return centroids
 
 
 def drift(video: torch.Tensor, seed: int, spec: WorldSpec | None = None, ratio: float = 0.15) -> dict:
@@ -361,7 +394,7 @@ def likeness_table(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
     sub = table[(table.multiple == 0) & table.measure.isin([*TARGETS, "visible_last_section", "looks_like_world"])]
     # no sprite visible in its colour (at both ends of any 4-frame span): no speed or shape, scored 0
-    sub = sub.assign(value=sub.value.where(sub.value.notna() | ~sub.measure.isin(["speed_ratio", "shape_iou"]), 0.0))
+    sub = sub.assign(value=sub.value.where(sub.value.notna() | ~sub.measure.isin(UNDEFINED_WITHOUT_SPRITES), 0.0))
     out = summarize(sub, ["variant", "strategy", "measure"], statistic="median", level=level)
     real = sub.groupby(["variant", "strategy", "measure"], sort=False)["real"].median().rename("real_median")
     out = out.join(real, on=["variant", "strategy", "measure"])

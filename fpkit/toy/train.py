@@ -331,6 +331,15 @@ def lr_at(step: int, progress: float, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def annealed(lr: float, step: int, end: int, anneal: int, lr_min: float) -> float:
+    """Warmup-stable-decay "cooldown": over the last `anneal` steps before `end`, move `lr`
+    linearly to `lr_min` (reached at the last step, end - 1); unchanged before that or if anneal is 0."""
+    start = end - anneal
+    if not anneal or step < start:
+        return lr
+    return lr + (lr_min - lr) * (step - start + 1) / anneal
+
+
 # ---------------------------------------------------------------------------------------------
 # The training run.
 
@@ -356,7 +365,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
           out_dir=None, config: TrainConfig | None = None, spec: WorldSpec | None = None,
           transformer_config: dict | None = None, threads: int | None = None, progress: bool = True,
           command: str | None = None, resume=None, snapshot_every: int = 0, init=None,
-          stop_at: int | None = None) -> dict:
+          stop_at: int | None = None, anneal: int = 0) -> dict:
     """Train a variant for `steps` steps and/or `minutes` of wall time (whichever ends first).
 
     The cosine LR schedule follows the fraction done: step / steps when `steps` is given (fully
@@ -375,6 +384,10 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         raise ValueError("give --resume or --init, not both")
     if stop_at is not None and (steps is None or not 0 < stop_at <= steps):
         raise ValueError(f"--stop-at needs --steps and 0 < stop-at <= steps, got stop_at={stop_at!r}, steps={steps!r}")
+    if not (isinstance(anneal, int) and anneal >= 0) or (anneal and steps is None):
+        raise ValueError(f"--anneal needs --steps and a number of steps >= 0, got anneal={anneal!r}, steps={steps!r}")
+    if anneal and anneal > (stop_at if stop_at is not None else steps):
+        raise ValueError(f"--anneal {anneal} is longer than the run (it stops at step {stop_at or steps})")
     cfg, spec = config or TrainConfig(), spec or WorldSpec(size=(config or TrainConfig()).frame_size)
     if threads:
         torch.set_num_threads(threads)
@@ -386,6 +399,9 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         start_step, losses, previous = _warm_restart(resume if init is None else init, variant, spec, pipe, data,
                                                      fine_tune=init is not None)
         noise_gen.manual_seed(int(np.random.default_rng([seed, start_step]).integers(2 ** 62)))
+    end = stop_at if stop_at is not None else steps
+    if anneal and anneal > end - start_step:
+        raise ValueError(f"--anneal {anneal} is longer than this run ({end - start_step} steps from step {start_step} to {end})")
     params = [p for p in transformer.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.95))
     ema = {k: v.detach().clone().float() for k, v in transformer.state_dict().items()}
@@ -415,7 +431,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
             codec_psnr_db=round(round_trip_psnr(data.codec, render_clips(range(EVAL_SEED_OFFSET,
                                                 EVAL_SEED_OFFSET + 8), 16, spec)), 2),
             num_parameters=sum(p.numel() for p in transformer.parameters()), threads=torch.get_num_threads(),
-            flow_shift=round(shift, 4), finished=final and step >= (total or 0), torch=torch.__version__)
+            flow_shift=round(shift, 4), finished=final and step >= (total or 0), torch=torch.__version__,
+            anneal=anneal)
         if out_dir is not None:
             config_out = dict(variant=variant.to_dict(), train=cfg.to_dict(), world=spec.to_dict(),
                               transformer=dict(pipe.transformer.config), codec=dict(data.codec.config),
@@ -441,6 +458,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         lr = lr_at(step, progress_done, cfg)
         if start_step and step - start_step < cfg.warmup:  # warm restart: fresh Adam moments, warm up again
             lr *= (step - start_step + 1) / cfg.warmup
+        lr = annealed(lr, step, end, anneal, cfg.lr * cfg.min_lr_ratio) if anneal else lr
         for group in opt.param_groups:
             group["lr"] = lr
         loss = flow_matching_loss(transformer, cond, batch, prompt_index, image_embeds, sigma, noise, cfg.motion_weight)
@@ -494,6 +512,9 @@ def main(argv=None) -> int:
                              "of its snapshots (DIR/snapshots/step_N.safetensors: from step N)")
     parser.add_argument("--stop-at", type=int, default=None, metavar="N",
                         help="stop at step N of the --steps schedule (resume later with --resume)")
+    parser.add_argument("--anneal", type=int, default=0, metavar="N",
+                        help="cool the LR down linearly to its minimum over the last N steps before the stop "
+                             "(a branch to evaluate or ship; continue the long schedule from the un-annealed snapshot)")
     parser.add_argument("--init", default=None, metavar="DIR",
                         help="fine-tune a checkpoint folder's EMA weights with this variant's data cut "
                              "(plans, weights; same layout and world), counting on from its step")
@@ -516,7 +537,7 @@ def main(argv=None) -> int:
     meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
                  transformer_config=width,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
-                 snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at)
+                 snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at, anneal=args.anneal)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss'] if meta['final_loss'] is None else round(meta['final_loss'], 4)} "
           f"-> {out}")
     return 0
