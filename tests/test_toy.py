@@ -207,26 +207,32 @@ def test_resume_continues_a_checkpoint_and_refuses_another_variant(tmp_path):
         train.train("f1", steps=6, init=out, resume=out, progress=False)
 
 
-def test_cli_trains_a_finer_codec_and_a_wider_model_and_resume_refuses_a_mismatch(tmp_path):
+def test_cli_trains_a_finer_codec_and_a_wider_deeper_model_and_resume_refuses_a_mismatch(tmp_path):
     from fpkit.toy.cli import main
 
     out = tmp_path / "c4"
     base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--out", str(out)]
-    assert main([*base, "--steps", "2", "--codec-patch", "4", "--heads", "6"]) == 0
+    assert main([*base, "--steps", "2", "--codec-patch", "4", "--heads", "6", "--blocks", "3"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["codec"]["patch_size"] == 4 and config["train"]["codec_patch"] == 4
     assert config["transformer"]["num_attention_heads"] == 6
+    assert config["transformer"]["num_layers"] == config["transformer"]["num_single_layers"] == 3
     pipe = organism.load_organism(str(out))
     assert pipe.transformer.config.num_attention_heads == 6 and pipe.vae.spatial_compression_ratio == 4
+    assert len(pipe.transformer.transformer_blocks) == len(pipe.transformer.single_transformer_blocks) == 3
     run = evaluate.generate(pipe, EVAL_SEED_OFFSET, 1, num_inference_steps=2)
     assert run.video.shape == (5, 3, 64, 64)
     z = pipe.vae.encode(world.render_clips([EVAL_SEED_OFFSET], 2)).latent_dist.mode()
     assert z.shape[-2:] == (16, 16)  # 4x4 patches: a 16x16 latent grid, 8x8 tokens per frame
     with pytest.raises(ValueError, match=r"transformer config differs.*num_attention_heads"):
-        main([*base, "--steps", "4", "--codec-patch", "4", "--resume", str(out)])  # 4 heads: not these weights
+        main([*base, "--steps", "4", "--codec-patch", "4", "--blocks", "3", "--resume", str(out)])  # 4 heads: not these weights
+    with pytest.raises(ValueError, match=r"transformer config differs.*num_layers"):
+        main([*base, "--steps", "4", "--codec-patch", "4", "--heads", "6", "--resume", str(out)])  # 2 blocks
     with pytest.raises(ValueError, match=r"codec config differs.*patch_size"):
-        main([*base, "--steps", "4", "--heads", "6", "--resume", str(out)])  # 8x8 codec: another latent space
-    assert main([*base, "--steps", "3", "--codec-patch", "4", "--heads", "6", "--resume", str(out)]) == 0
+        main([*base, "--steps", "4", "--heads", "6", "--blocks", "3", "--resume", str(out)])  # 8x8 codec: another latent space
+    assert main([*base, "--steps", "3", "--codec-patch", "4", "--heads", "6", "--blocks", "3", "--resume", str(out)]) == 0
+    with pytest.raises(SystemExit):
+        main([*base, "--steps", "3", "--blocks", "0"])
     with pytest.raises(SystemExit):
         main([*base, "--steps", "3", "--codec-patch", "5"])
 
@@ -408,12 +414,13 @@ def test_shipped_weights_fit_the_size_budget():
 # trip (visible 1.0, hist 0.06, background 0.001, speed ratio 0.99, sharpness 0.62, shape 0.82: the
 # best any generation can score) and the controls of test_toy_eval.py (blank / patch noise: visible <=
 # 0.48, hist >= 0.47, background >= 0.02, shape 0.45; frozen: speed 0; 5x5 blur: sharpness 0.05). The
-# v3 organisms (4x4 codec, step 4k) score on these seeds: visible 0.96-1.0, far end 1.0, hist
-# 0.12-0.14, background 0.002-0.003, speed 0.29-0.49, sharpness 1.39-1.87, shape 0.63-0.73. Speed
-# stays below issue 9's target (within 1.5x of the world's) for every variant (docs/toy.md); these
-# thresholds guard against regressions.
+# shipped organisms (4x4 codec, step 8k) score on these seeds: visible 0.92-1.0, last section
+# 0.75-1.0, hist 0.11-0.13, background 0.002, speed 0.30-0.44, sharpness 0.99-1.41, shape 0.63-0.77.
+# Speed stays below issue 9's target (within 1.5x of the world's) for every variant, and motion_follow
+# (0.03-0.34 here, frozen 0) is not clearly above a still sprite, so it has no threshold
+# (docs/toy.md); these thresholds guard against regressions.
 LIKENESS_SEEDS = [EVAL_SEED_OFFSET + i for i in range(4)]
-SHIPPED_THRESHOLDS = {"visible": (0.85, 1.0), "visible_last_section": (0.75, 1.0), "hist_distance": (0.0, 0.2),
+SHIPPED_THRESHOLDS = {"visible": (0.85, 1.0), "visible_last_section": (0.6, 1.0), "hist_distance": (0.0, 0.2),
                       "background_error": (0.0, 0.008), "speed_ratio": (0.2, 2.0), "sharpness_ratio": (0.3, 2.0),
                       "shape_iou": (0.55, 1.0)}
 

@@ -299,7 +299,7 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
             differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS}
         if differ:
             how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS) if fine_tune and key == "variant"
-                   else "the weights only fit the same model and codec (--codec-patch, --heads)" if key in model
+                   else "the weights only fit the same model and codec (--codec-patch, --heads, --blocks)" if key in model
                    else "a warm restart must continue the same training (--init fine-tunes with a new data cut)")
             raise ValueError(f"{'--init' if fine_tune else '--resume'} {str(folder)!r}: its {key} config differs "
                              f"from this run's (key: (checkpoint, this run)) {differ}; {how}")
@@ -506,6 +506,8 @@ def main(argv=None) -> int:
                         help="extra loss weight on moving latent pixels (1 + W x frame-to-frame change; 0 = plain MSE)")
     parser.add_argument("--heads", type=int, default=TRANSFORMER_CONFIG["num_attention_heads"],
                         help="attention heads of 32 dims (model width = 32 x heads)")
+    parser.add_argument("--blocks", type=int, default=TRANSFORMER_CONFIG["num_layers"], metavar="N",
+                        help="depth: N dual-stream and N single-stream transformer blocks")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="warm restart from a checkpoint folder (its EMA weights and step count) or from one "
@@ -526,16 +528,17 @@ def main(argv=None) -> int:
     minutes = args.minutes if args.minutes is not None or args.steps is not None else 45.0
     out = args.out or str(CHECKPOINT_DIR / args.variant)
     command = "fpkit toy train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    if args.batch_size < 1 or args.heads < 1:
-        parser.error(f"--batch-size and --heads must be >= 1, got {args.batch_size} and {args.heads}")
+    if args.batch_size < 1 or args.heads < 1 or args.blocks < 1:
+        parser.error(f"--batch-size, --heads and --blocks must be >= 1, got {args.batch_size}, {args.heads} and {args.blocks}")
     try:
         cfg = replace(TrainConfig(), batch_size=args.batch_size, codec_patch=args.codec_patch,
                       motion_weight=args.motion_weight)
     except ValueError as err:
         parser.error(str(err))
-    width = {"num_attention_heads": args.heads} if args.heads != TRANSFORMER_CONFIG["num_attention_heads"] else None
+    shape = {"num_attention_heads": args.heads, "num_layers": args.blocks, "num_single_layers": args.blocks}
+    shape = {k: v for k, v in shape.items() if v != TRANSFORMER_CONFIG[k]} or None
     meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
-                 transformer_config=width,
+                 transformer_config=shape,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
                  snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at, anneal=args.anneal)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss'] if meta['final_loss'] is None else round(meta['final_loss'], 4)} "

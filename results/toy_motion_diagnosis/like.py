@@ -1,0 +1,11 @@
+import sys, torch, pandas as pd
+from fpkit.toy.organism import load_organism
+from fpkit.toy import evaluate as ev
+from fpkit.toy.world import EVAL_SEED_OFFSET
+torch.set_num_threads(1)
+folder, n = sys.argv[1], int(sys.argv[2]); strategy = sys.argv[3] if len(sys.argv) > 3 else None
+pipe = load_organism(folder)
+t = ev.likeness(pipe, [EVAL_SEED_OFFSET + i for i in range(n)], sampling_type=strategy)
+cols = ["visible", "hist_distance", "speed_ratio", "motion_follow", "sharpness_ratio", "shape_iou"]
+print(folder, strategy, t[cols].fillna(0).median().round(3).to_dict())
+if len(sys.argv) > 4: t.to_csv(sys.argv[4], index=False)
