@@ -237,6 +237,27 @@ def test_cli_trains_a_finer_codec_and_a_wider_deeper_model_and_resume_refuses_a_
         main([*base, "--steps", "3", "--codec-patch", "5"])
 
 
+def test_cli_history_sets_the_packed_layout_the_organism_trains_and_samples_with(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "h3"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress"]
+    assert main([*base, "--steps", "2", "--history", "3", "2", "8", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["variant"]["name"] == "f1" and config["variant"]["history"]["k1"] == 3
+    pipe = organism.load_organism(str(out))
+    assert pipe.fpkit_history == fpkit.HistorySpec(k1=3, k2=2, k4=8)
+    run = evaluate.generate(pipe, EVAL_SEED_OFFSET, 2, num_inference_steps=1, record="sections")
+    layouts = run.trace.to_frame()["layout"].tolist()
+    assert all("f3k1" in name and "f8k4" in name for name in layouts), layouts  # the trained layout, not 1/2/16
+    with pytest.raises(ValueError, match="history config differs|variant config differs"):
+        main([*base, "--steps", "3", "--resume", str(out), "--out", str(out)])  # 1/2/16: another layout
+    for bad in (["0", "2", "16"], ["1", "-1", "16"]):
+        with pytest.raises(SystemExit):
+            main([*base, "--steps", "2", "--history", *bad, "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_long_schedule_in_chunks_stops_at_and_resumes_from_a_snapshot(tmp_path):
     from fpkit.toy.cli import main
 

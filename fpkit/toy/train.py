@@ -508,6 +508,11 @@ def main(argv=None) -> int:
                         help="attention heads of 32 dims (model width = 32 x heads)")
     parser.add_argument("--blocks", type=int, default=TRANSFORMER_CONFIG["num_layers"], metavar="N",
                         help="depth: N dual-stream and N single-stream transformer blocks")
+    parser.add_argument("--history", type=int, nargs=3, default=None, metavar=("K1", "K2", "K4"),
+                        help="history frames at 1x / 2x / 4x compression (default: the variant's, 1 / 2 / 16 "
+                             "for f1, as released). The toy codec has no temporal compression, so one 1x latent "
+                             "frame is one pixel frame (HunyuanVideo's covers 4): --history 4 2 16 gives the toy "
+                             "the released checkpoints' 4 pixel frames at full resolution")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="warm restart from a checkpoint folder (its EMA weights and step count) or from one "
@@ -535,9 +540,18 @@ def main(argv=None) -> int:
                       motion_weight=args.motion_weight)
     except ValueError as err:
         parser.error(str(err))
+    variant = VARIANTS[args.variant]
+    if args.history is not None:
+        try:
+            history = HistorySpec(*args.history, padding=variant.history.padding)
+        except ValueError as err:
+            parser.error(f"--history {' '.join(map(str, args.history))}: {err}")
+        if history.k1 < 1:
+            parser.error(f"--history: K1 must be >= 1 (the frame before the window), got {history.k1}")
+        variant = replace(variant, history=history)
     shape = {"num_attention_heads": args.heads, "num_layers": args.blocks, "num_single_layers": args.blocks}
     shape = {k: v for k, v in shape.items() if v != TRANSFORMER_CONFIG[k]} or None
-    meta = train(args.variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
+    meta = train(variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
                  transformer_config=shape,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
                  snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at, anneal=args.anneal)
