@@ -483,9 +483,13 @@ def sweep_plot(table, metric: str, x: str, color: str | None = "sampling_type", 
     return fig
 
 
-def training_curves(losses: dict, likeness=None, measures=("visible", "hist_distance", "speed_ratio")):
+def training_curves(losses: dict, likeness=None,
+                    measures=("visible", "hist_distance", "motion_follow", "shape_iou")):
     """Training loss (per 100 steps, one line per variant) and, from a likeness-vs-steps table
-    (step, seed, measure, value, variant), the median likeness measures against steps."""
+    (step, seed, measure, value, variant), the median likeness measures against steps; a measure
+    the table does not hold (one written before it existed) gets no panel."""
+    if likeness is not None:
+        measures = [m for m in measures if m in set(likeness.measure)]
     panels = 1 + (len(measures) if likeness is not None else 0)
     fig, axes = plt.subplots(1, panels, figsize=(3.3 * panels, 3), squeeze=False)
     ax = axes[0][0]

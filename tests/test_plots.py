@@ -212,3 +212,14 @@ def test_interval_bars_give_every_group_combination_its_own_bars():
     hatch = {c.get_label(): c.patches[0].get_hatch() or "" for c in ax.containers if isinstance(c, BarContainer)}
     assert plots.color_for("cache") == plots.color_for("cache(threshold=0.2)")
     assert hatch["cache"] != hatch["cache(threshold=0.2)"]
+
+
+def test_training_curves_draws_a_panel_per_measure_the_table_holds():
+    rows = [dict(step=s, seed=i, measure=m, value=float(s + i), variant="f1")
+            for s in (1000, 2000) for i in range(3) for m in ("visible", "hist_distance")]
+    fig = plots.training_curves({"f1": [0.5, 0.4]}, pd.DataFrame(rows))
+    titles = [ax.get_title() for ax in fig.axes]
+    plt.close(fig)
+    assert len(titles) == 3  # loss + the two measures written; motion_follow / shape_iou absent
+    assert titles[1].startswith("visible") and titles[2].startswith("hist_distance")
+    assert not any(t.startswith("motion_follow") for t in titles)
