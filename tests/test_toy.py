@@ -258,6 +258,26 @@ def test_cli_history_sets_the_packed_layout_the_organism_trains_and_samples_with
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_world_speed_trains_on_and_scores_against_that_world(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "fast"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "2"]
+    assert main([*base, "--world-speed", "2", "3", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["world"]["speed"] == [2.0, 3.0]
+    spec = evaluate.geometry(organism.load_organism(str(out)))["spec"]
+    assert spec.speed == (2.0, 3.0)  # the truth clips the measures compare against move at 2-3 px/frame
+    truth = world.render_clip(EVAL_SEED_OFFSET, 9, spec)
+    step = (truth.positions[1:] - truth.positions[:-1]).norm(dim=-1)
+    assert float(step.median()) >= 2.0  # per frame; the default world moves 0.4-1.0
+    with pytest.raises(ValueError, match="world"):
+        main([*base, "--resume", str(out), "--out", str(tmp_path / "y")])  # the default world: another one
+    for bad in (["3", "2"], ["-1", "2"], ["nan", "1"]):
+        with pytest.raises(SystemExit):
+            main([*base, "--world-speed", *bad, "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_long_schedule_in_chunks_stops_at_and_resumes_from_a_snapshot(tmp_path):
     from fpkit.toy.cli import main
 

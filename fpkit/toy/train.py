@@ -513,6 +513,9 @@ def main(argv=None) -> int:
                              "for f1, as released). The toy codec has no temporal compression, so one 1x latent "
                              "frame is one pixel frame (HunyuanVideo's covers 4): --history 4 2 16 gives the toy "
                              "the released checkpoints' 4 pixel frames at full resolution")
+    parser.add_argument("--world-speed", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                        help=f"sprite speed range of the training world in px/frame (default {WorldSpec.speed[0]} "
+                             f"{WorldSpec.speed[1]}); kept in config.json, so evaluation scores against this world")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="warm restart from a checkpoint folder (its EMA weights and step count) or from one "
@@ -549,10 +552,18 @@ def main(argv=None) -> int:
         if history.k1 < 1:
             parser.error(f"--history: K1 must be >= 1 (the frame before the window), got {history.k1}")
         variant = replace(variant, history=history)
+    spec = None
+    if args.world_speed is not None:
+        if not all(math.isfinite(v) for v in args.world_speed):
+            parser.error(f"--world-speed must be finite numbers, got {args.world_speed}")
+        try:
+            spec = WorldSpec(size=cfg.frame_size, speed=tuple(args.world_speed))
+        except ValueError as err:
+            parser.error(f"--world-speed {' '.join(map(str, args.world_speed))}: {err}")
     shape = {"num_attention_heads": args.heads, "num_layers": args.blocks, "num_single_layers": args.blocks}
     shape = {k: v for k, v in shape.items() if v != TRANSFORMER_CONFIG[k]} or None
     meta = train(variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
-                 transformer_config=shape,
+                 spec=spec, transformer_config=shape,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
                  snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at, anneal=args.anneal)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss'] if meta['final_loss'] is None else round(meta['final_loss'], 4)} "
