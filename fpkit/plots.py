@@ -489,7 +489,8 @@ def training_curves(losses: dict, likeness=None,
     (step, seed, measure, value, variant), the median likeness measures against steps; a measure
     the table does not hold (one written before it existed) gets no panel."""
     if likeness is not None:
-        measures = [m for m in measures if m in set(likeness.measure)]
+        held = set(likeness.measure)
+        measures = [m for m in measures if m in held]
     panels = 1 + (len(measures) if likeness is not None else 0)
     fig, axes = plt.subplots(1, panels, figsize=(3.3 * panels, 3), squeeze=False)
     ax = axes[0][0]

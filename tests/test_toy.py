@@ -276,6 +276,9 @@ def test_cli_world_speed_trains_on_and_scores_against_that_world(tmp_path):
         with pytest.raises(SystemExit):
             main([*base, "--world-speed", *bad, "--out", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
+    for bad in ((float("nan"), 1.0), (0.4, float("inf"))):
+        with pytest.raises(ValueError, match="WorldSpec.speed must be a finite"):
+            world.WorldSpec(speed=bad)  # NaN compared False against every bound before
 
 
 def test_a_long_schedule_in_chunks_stops_at_and_resumes_from_a_snapshot(tmp_path):

@@ -50,8 +50,8 @@ class WorldSpec:
             raise ValueError(f"WorldSpec.size must be a multiple of 16 >= 16, got {self.size!r}")
         for name in ("sprites", "radius", "speed"):
             lo, hi = getattr(self, name)
-            if lo < 0 or hi < lo:
-                raise ValueError(f"WorldSpec.{name} must be a (low, high) range with 0 <= low <= high, "
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi < lo:
+                raise ValueError(f"WorldSpec.{name} must be a finite (low, high) range with 0 <= low <= high, "
                                  f"got {getattr(self, name)!r}")
         if not (isinstance(self.trail, int) and self.trail >= 0):
             raise ValueError(f"WorldSpec.trail must be an int >= 0 (frames of motion trail), got {self.trail!r}")
