@@ -112,6 +112,28 @@ def test_codec_has_the_vae_interface(codec):
     assert 0.5 < float(z.std()) < 1.5  # unit-variance channels
 
 
+def test_codec_whitening_sets_channel_variances_and_leaves_the_round_trip_alone():
+    videos = world.render_clips(range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 4), 6)
+    fits = {a: toy_codec.fit_codec(num_clips=16, num_frames=4, seed=0, whitening=a) for a in (1.0, 0.5, 0.0)}
+    white, half, natural = fits[1.0], fits[0.5], fits[0.0]
+    eig = white.scale.double() ** 2  # whitening 1 (every shipped codec): scale = sqrt(eigenvalue)
+    assert torch.equal(white.components, natural.components)  # same PCA basis, other channel scales
+    # whitening 0: one global scale, channel variances proportional to the eigenvalues, mean 1
+    assert torch.allclose(natural.scale.double(), eig.mean().sqrt().expand(16), rtol=1e-5)
+    assert torch.allclose(half.scale.double() ** 2, eig.sqrt() * eig.sqrt().mean(), rtol=1e-4)
+    fit = world.render_clips(np.random.default_rng(0).integers(0, EVAL_SEED_OFFSET, 16), 4)  # the fitting clips
+    var = natural.encode(fit).latent_dist.mode().double().var((0, 2, 3, 4))
+    assert var.mean().item() == pytest.approx(1.0, rel=0.02) and var[0] > 20 * var[-1]
+    assert torch.allclose(white.encode(fit).latent_dist.mode().double().var((0, 2, 3, 4)), torch.ones(16, dtype=torch.double), atol=0.02)
+    psnrs = [toy_codec.round_trip_psnr(c, videos) for c in (white, half, natural)]
+    assert max(psnrs) - min(psnrs) < 1e-3 and psnrs[0] > 33
+    for bad in (-0.1, 1.5, float("nan"), "0"):
+        with pytest.raises(ValueError, match="whitening"):
+            toy_codec.PatchPCACodec(whitening=bad)
+        with pytest.raises(ValueError, match="codec_whitening"):
+            train.TrainConfig(codec_whitening=bad)
+
+
 # ---------------------------------------------------------------------------------------------
 # Training
 
@@ -575,3 +597,21 @@ def test_motion_weight_counts_moving_latent_pixels_more_and_keeps_the_scale():
     jump[:, :, a:, 1, 2] += 2.0  # one latent pixel changes by 2 in every channel as the window starts
     motion = section_batch(the_plan, order, jump)["motion"]
     assert motion[0, 0, 0, 1, 2] == pytest.approx(2.0) and motion.sum() == pytest.approx(2.0)
+
+
+def test_logit_mean_moves_training_to_high_noise_and_zero_keeps_the_shipped_draw():
+    from fpkit.schedule import shift_sigmas
+    from fpkit.toy.train import TrainConfig, draw_sigmas
+
+    shift = 1.6487  # the sampler's shift for the organism's window (meta.json flow_shift)
+    shipped = draw_sigmas(4000, torch.Generator().manual_seed(0), TrainConfig(), shift)
+    u = torch.randn(4000, generator=torch.Generator().manual_seed(0))  # the draw every shipped run used
+    assert torch.equal(shipped, torch.from_numpy(shift_sigmas(torch.sigmoid(u).numpy(), shift)).float())
+    high = draw_sigmas(4000, torch.Generator().manual_seed(0), TrainConfig(logit_normal_mean=1.0), shift)
+    assert 0 < high.min() and high.max() < 1
+    # share of steps above s = 0.8: Phi(-0.92) = 0.18 at mean 0, Phi(0.08) = 0.53 at mean 1
+    assert (shipped > 0.8).float().mean().item() == pytest.approx(0.18, abs=0.03)
+    assert (high > 0.8).float().mean().item() == pytest.approx(0.53, abs=0.03)
+    for bad in (float("nan"), float("inf"), 5.0, "1"):
+        with pytest.raises(ValueError, match="logit_normal_mean"):
+            TrainConfig(logit_normal_mean=bad)
