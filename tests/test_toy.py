@@ -259,6 +259,42 @@ def test_cli_trains_a_finer_codec_and_a_wider_deeper_model_and_resume_refuses_a_
         main([*base, "--steps", "3", "--codec-patch", "5"])
 
 
+def test_cli_head_dim_and_codec_whitening_reach_the_saved_organism_and_resume_checks_them(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "h16w0"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--out", str(out), "--codec-patch", "4"]
+    assert main([*base, "--steps", "2", "--heads", "8", "--head-dim", "16", "--codec-whitening", "0"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["transformer"]["attention_head_dim"] == 16 and config["transformer"]["rope_axes_dim"] == [4, 6, 6]
+    assert config["codec"]["whitening"] == 0 and config["train"]["codec_whitening"] == 0
+    pipe = organism.load_organism(str(out))
+    assert pipe.transformer.config.num_attention_heads == 8 and pipe.vae.config.whitening == 0
+    z = pipe.vae.encode(world.render_clips([EVAL_SEED_OFFSET], 2)).latent_dist.mode()
+    assert z[:, 0].std() > 3 * z[:, -1].std()  # PCA's own variances: the patch-mean channel dominates
+    with pytest.raises(ValueError, match=r"codec config differs.*whitening"):
+        main([*base, "--steps", "3", "--heads", "8", "--head-dim", "16", "--resume", str(out)])
+    with pytest.raises(ValueError, match=r"transformer config differs.*attention_head_dim"):
+        main([*base, "--steps", "3", "--heads", "8", "--codec-whitening", "0", "--resume", str(out)])
+    with pytest.raises(SystemExit):
+        main([*base, "--steps", "2", "--codec-whitening", "2"])
+
+
+def test_resume_accepts_checkpoints_written_before_codec_whitening_existed(tmp_path):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "old"
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--out", str(out)]
+    assert main([*base, "--steps", "2"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    del config["codec"]["whitening"]  # as in every folder shipped up to stop 26
+    (out / "config.json").write_text(json.dumps(config))
+    assert organism.load_organism(str(out)).vae.config.whitening == 1.0
+    assert main([*base, "--steps", "3", "--resume", str(out)]) == 0
+    with pytest.raises(ValueError, match=r"codec config differs.*whitening"):
+        main([*base, "--steps", "4", "--codec-whitening", "0", "--resume", str(out)])
+
+
 def test_cli_history_sets_the_packed_layout_the_organism_trains_and_samples_with(tmp_path):
     from fpkit.toy.cli import main
 

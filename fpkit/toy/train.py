@@ -286,6 +286,10 @@ class Data:
 DATA_CUT_FIELDS = ("sections", "clip_frames", "also", "last_image", "clips", "first_section_weight", "description")
 
 
+# Config keys added after checkpoints were shipped, with the value every earlier checkpoint used.
+ADDED_LATER = {"codec": {"whitening": 1.0}}
+
+
 def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
                   fine_tune: bool = False) -> tuple[int, list]:
     """Load a checkpoint's EMA weights into `pipe.transformer` and re-seed the data stream; returns
@@ -312,6 +316,7 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
     model = {"transformer": _public(pipe.transformer.config), "codec": _public(data.codec.config)}
     for key, want in (("variant", variant.to_dict()), ("world", spec.to_dict()), *model.items()):
         want, have = json.loads(json.dumps(want)), config.get(key) or {}
+        have = {**ADDED_LATER.get(key, {}), **have}  # folders written before a key existed had its default
         differ = {k: (have.get(k), want.get(k)) for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)}
         if fine_tune and key == "variant":
             differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS}
@@ -528,7 +533,10 @@ def main(argv=None) -> int:
                         help="mean of the logit-normal noise-level draw (> 0 trains more at high noise, where "
                              "positions and motion are settled; 0 = shipped)")
     parser.add_argument("--heads", type=int, default=TRANSFORMER_CONFIG["num_attention_heads"],
-                        help="attention heads of 32 dims (model width = 32 x heads)")
+                        help="attention heads (model width = heads x --head-dim)")
+    parser.add_argument("--head-dim", type=int, default=TRANSFORMER_CONFIG["attention_head_dim"], choices=(16, 32, 64),
+                        help="dims per attention head (RoPE axes scaled with it: 8/12/12 at 32); with --heads, "
+                             "--heads 8 --head-dim 16 keeps the width of the shipped 4 x 32")
     parser.add_argument("--blocks", type=int, default=TRANSFORMER_CONFIG["num_layers"], metavar="N",
                         help="depth: N dual-stream and N single-stream transformer blocks")
     parser.add_argument("--history", type=int, nargs=3, default=None, metavar=("K1", "K2", "K4"),
@@ -581,7 +589,9 @@ def main(argv=None) -> int:
             spec = WorldSpec(size=cfg.frame_size, speed=tuple(args.world_speed))
         except ValueError as err:
             parser.error(f"--world-speed {' '.join(map(str, args.world_speed))}: {err}")
-    shape = {"num_attention_heads": args.heads, "num_layers": args.blocks, "num_single_layers": args.blocks}
+    rope = tuple(a * args.head_dim // TRANSFORMER_CONFIG["attention_head_dim"] for a in TRANSFORMER_CONFIG["rope_axes_dim"])
+    shape = {"num_attention_heads": args.heads, "num_layers": args.blocks, "num_single_layers": args.blocks,
+             "attention_head_dim": args.head_dim, "rope_axes_dim": rope}
     shape = {k: v for k, v in shape.items() if v != TRANSFORMER_CONFIG[k]} or None
     meta = train(variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
                  spec=spec, transformer_config=shape,
