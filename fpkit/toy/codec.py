@@ -43,6 +43,12 @@ class EncoderOutput:
     latent_dist: PointDistribution
 
 
+def check_whitening(value, name: str) -> None:
+    """Raise unless `value` is a number in [0, 1] (the codec's channel-scale exponent)."""
+    if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+
+
 class PatchPCACodec(ModelMixin, ConfigMixin):
     """(B, 3, T, H, W) in [-1, 1] <-> (B, C, T, H/p, W/p), C = `latent_channels` PCA components of
     the p x p x 3 patches; channel variances eigval ** (1 - whitening), mean 1 over the fitting frames."""
@@ -51,8 +57,7 @@ class PatchPCACodec(ModelMixin, ConfigMixin):
     def __init__(self, patch_size: int = 4, latent_channels: int = 16, in_channels: int = 3,
                  scaling_factor: float = 1.0, whitening: float = 1.0):
         super().__init__()
-        if not (isinstance(whitening, (int, float)) and 0 <= whitening <= 1):
-            raise ValueError(f"PatchPCACodec whitening must be a number in [0, 1], got {whitening!r}")
+        check_whitening(whitening, "PatchPCACodec whitening")
         d = in_channels * patch_size * patch_size
         # Parameters (frozen) rather than buffers so ModelMixin.dtype / device see them.
         self.mean = torch.nn.Parameter(torch.zeros(d), requires_grad=False)  # (d,)

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from .. import planning, sampler
 from ..planning import HistorySpec
 from ..schedule import dynamic_mu, shift_sigmas
-from .codec import fit_codec, round_trip_psnr
+from .codec import check_whitening, fit_codec, round_trip_psnr
 from .organism import PROMPT_BANK, TRANSFORMER_CONFIG, _atomic_safetensors, build_pipeline, save_organism
 from .world import EVAL_SEED_OFFSET, WorldSpec, render_clips
 
@@ -135,8 +135,7 @@ class TrainConfig:
         if not (isinstance(self.motion_weight, (int, float)) and math.isfinite(self.motion_weight)
                 and self.motion_weight >= 0):
             raise ValueError(f"TrainConfig.motion_weight must be a finite number >= 0, got {self.motion_weight!r}")
-        if not (isinstance(self.codec_whitening, (int, float)) and 0 <= self.codec_whitening <= 1):
-            raise ValueError(f"TrainConfig.codec_whitening must be a number in [0, 1], got {self.codec_whitening!r}")
+        check_whitening(self.codec_whitening, "TrainConfig.codec_whitening")
         if not (isinstance(self.logit_normal_mean, (int, float)) and math.isfinite(self.logit_normal_mean)
                 and abs(self.logit_normal_mean) <= 3):
             raise ValueError(f"TrainConfig.logit_normal_mean must be a finite number in [-3, 3], got {self.logit_normal_mean!r}")
