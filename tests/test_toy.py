@@ -651,3 +651,87 @@ def test_logit_mean_moves_training_to_high_noise_and_zero_keeps_the_shipped_draw
     for bad in (float("nan"), float("inf"), 5.0, "1"):
         with pytest.raises(ValueError, match="logit_normal_mean"):
             TrainConfig(logit_normal_mean=bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# Heading prompts (`--heading-prompt`)
+
+
+def test_heading_words_and_hue_names_known_answers():
+    # image coordinates: y grows downwards
+    assert [world.heading_word(*d) for d in ((1, 0), (0, 1), (-1, 0), (0, -1), (-1, -1), (1, -1), (1, 0.3))] == \
+        ["right", "down", "left", "up", "up left", "up right", "right"]
+    assert [world.hue_name(c) for c in ((1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1), (1, 0.5, 0),
+                                        (0.95, 0, 0.1))] == ["red", "green", "blue", "yellow", "cyan", "orange", "red"]
+
+
+def test_heading_prompt_tells_each_sprite_where_it_goes_in_words_the_organism_knows():
+    tokenizer = organism.toy_tokenizer()
+    unk = tokenizer.convert_tokens_to_ids("<unk>")
+    agree, total = 0, 0
+    for seed in range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 60):
+        text = world.heading_prompt(seed)
+        assert text == world.heading_prompt(seed)  # deterministic
+        assert unk not in tokenizer(text).input_ids, text  # every word is in the organism's vocabulary
+        clip = world.render_clip(seed, 5)
+        parts = text.split(" and ")
+        assert len(parts) == clip.positions.shape[1]
+        for k, part in enumerate(parts):
+            words = part.split()
+            assert words[0] == world.hue_name(clip.colours[k]) and words[1] == clip.shapes[k] and words[2] == "moves"
+            heading = " ".join(words[3:-1])
+            angle = world.HEADINGS.index(heading) * np.pi / 4
+            d = (clip.positions[4, k] - clip.positions[0, k]).numpy()  # the real move over 4 frames
+            agree += float(np.dot(d, [np.cos(angle), np.sin(angle)]) / np.linalg.norm(d)) > np.cos(np.pi / 8) - 1e-6
+            total += 1
+            speed = float(np.linalg.norm(clip.positions[1, k] - clip.positions[0, k]))
+            assert words[-1] == ("slow" if speed < 0.7 else "fast")
+    assert agree >= 0.9 * total  # within its 45-degree sector unless the sprite bounces within 4 frames
+
+
+def test_heading_prompt_config_is_validated():
+    for bad in (-0.1, 1.5, float("nan"), "half"):
+        with pytest.raises(ValueError, match="heading_prompt"):
+            train.TrainConfig(heading_prompt=bad)
+
+
+def test_conditioning_encodes_any_prompt_as_the_bank_does():
+    pipe, cond, data, _ = train.setup(train.VARIANTS["f1"], 0, train.TrainConfig(), world.WorldSpec())
+    batch, first = data.batch(2)
+    assert list(batch["seeds"]) and len(batch["seeds"]) == 2  # the clips' seeds travel with the batch
+    sigma, noise = torch.tensor([0.3, 0.7]), torch.randn(batch["x0"].shape, generator=torch.Generator().manual_seed(0))
+    bank = [organism.PROMPT_BANK.index(p) for p in (organism.PROMPT, "a video")]
+    with torch.no_grad():
+        a = train.flow_matching_loss(pipe.transformer, cond, batch, torch.tensor(bank), cond.image(first), sigma, noise)
+        b = train.flow_matching_loss(pipe.transformer, cond, batch, [organism.PROMPT, "a video"], cond.image(first),
+                                     sigma, noise)
+        heading = [world.heading_prompt(int(s)) for s in batch["seeds"]]
+        c = train.flow_matching_loss(pipe.transformer, cond, batch, heading, cond.image(first), sigma, noise)
+    assert abs(a.item() - b.item()) < 1e-5 * abs(a.item())  # padding is masked: bank and free prompts agree
+    assert abs(c.item() - a.item()) > 1e-6  # and the words reach the model
+
+
+def test_cli_heading_prompt_trains_and_samples_with_the_start_images_words(tmp_path, monkeypatch):
+    from fpkit.toy.cli import main
+
+    out = tmp_path / "hp"
+    assert main(["train", "--variant", "f1", "--steps", "2", "--batch-size", "2", "--no-progress", "--out", str(out),
+                 "--heading-prompt", "1"]) == 0
+    assert json.loads((out / "config.json").read_text())["train"]["heading_prompt"] == 1
+    pipe = organism.load_organism(str(out))
+    seed = EVAL_SEED_OFFSET + 3
+    assert evaluate.prompt_for(pipe, seed) == world.heading_prompt(seed)
+    assert evaluate.prompt_for(pipe, seed, "generic") == organism.PROMPT
+    seen = []
+    real_sample = fpkit.sample
+    monkeypatch.setattr(fpkit, "sample", lambda *a, **k: seen.append(k["prompt"]) or real_sample(*a, **k))
+    evaluate.generate(pipe, seed, 1, num_inference_steps=1)
+    evaluate.generate(pipe, seed, 1, num_inference_steps=1, prompt="generic")
+    assert seen == [world.heading_prompt(seed), organism.PROMPT]
+    with pytest.raises(ValueError, match="'words'"):
+        evaluate.prompt_for(pipe, seed, "words")
+    with pytest.raises(SystemExit):
+        main(["train", "--variant", "f1", "--steps", "2", "--no-progress", "--out", str(tmp_path / "x"),
+              "--heading-prompt", "2"])
+    if SHIPPED:  # organisms trained without heading words keep their generic prompt
+        assert evaluate.prompt_for(organism.load_organism(SHIPPED[0]), seed) == organism.PROMPT

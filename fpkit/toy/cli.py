@@ -40,6 +40,9 @@ def eval_main(argv) -> int:
     parser.add_argument("--reuse", nargs="*", default=None, metavar="TABLE",
                         help="summarise without sampling: OUT/table.parquet, or these tables (e.g. from --only "
                              "runs in parallel) concatenated into OUT/table.parquet")
+    parser.add_argument("--prompt", default="auto", choices=("auto", "generic"),
+                        help="auto: organisms trained with --heading-prompt sample with their start image's heading "
+                             "prompt, others with the generic one; generic: the generic prompt for all (the control)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds < 2:
@@ -100,7 +103,8 @@ def eval_main(argv) -> int:
             table.to_parquet(out / "table.parquet")
     else:
         table = ev.evaluate_organisms(organisms, seeds=seeds, multiples=tuple(args.multiples),
-                                      num_inference_steps=args.steps, progress=not args.no_progress, root=args.root)
+                                      num_inference_steps=args.steps, progress=not args.no_progress, root=args.root,
+                                      prompt=args.prompt)
         table.to_parquet(out / "table.parquet")
     top = int(table.multiple.max())
     used = sorted(int(x) for x in table.seed.unique())

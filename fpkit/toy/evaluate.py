@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 
 from ..metrics import end_frames
-from .world import EVAL_SEED_OFFSET, WorldSpec, render_clip, start_image
+from .world import EVAL_SEED_OFFSET, WorldSpec, heading_prompt, render_clip, start_image
 
 SPRITE_SATURATION = 0.55  # between the background's <= 0.3 and the sprites' >= 0.75 (HSV)
 SPRITE_VALUE = 0.45
@@ -293,11 +293,27 @@ def geometry(pipe) -> dict:
                 spec=WorldSpec.from_dict(config["world"]) if "world" in config else None)
 
 
+PROMPTS = ("auto", "generic")
+
+
+def prompt_for(pipe, seed: int, prompt: str = "auto") -> str:
+    """The prompt an organism samples clip `seed` with: "auto" = its start image's heading prompt for
+    an organism trained with them (`--heading-prompt`), else the generic training prompt; "generic" =
+    the generic prompt always (a prompted organism then has only the trail to read headings from)."""
+    if prompt not in PROMPTS:
+        raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
+    config = getattr(pipe, "fpkit_toy", {})
+    if prompt == "auto" and config.get("train", {}).get("heading_prompt", 0) > 0:
+        return heading_prompt(seed, geometry(pipe)["spec"])
+    return getattr(pipe, "fpkit_prompt", "")
+
+
 def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = None, num_inference_steps: int = 12,
-             noise_seed: int = 0, **kwargs):
+             noise_seed: int = 0, prompt: str = "auto", **kwargs):
     """Sample the organism from the start image of world clip `seed` for `num_sections` sections
-    with its training geometry (frame size, lws, HistorySpec from its config): an fpkit Run. The noise
-    depends on `noise_seed` only, so two organisms or strategies on one (seed, noise_seed) are paired."""
+    with its training geometry (frame size, lws, HistorySpec from its config) and `prompt_for(pipe,
+    seed, prompt)`: an fpkit Run. The noise depends on `noise_seed` only, so two organisms or
+    strategies on one (seed, noise_seed) are paired."""
     import fpkit
 
     g = geometry(pipe)
@@ -307,7 +323,7 @@ def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = Non
         # the history sizes it was trained with (f1-h1: 1/1/4); fpkit.sample defaults to 1/2/16
         kwargs["history"] = fpkit.HistorySpec(**config["variant"]["history"])
     kwargs.setdefault("record", "none")
-    return fpkit.sample(pipe, image=start_image(seed, g["spec"]), prompt=getattr(pipe, "fpkit_prompt", ""),
+    return fpkit.sample(pipe, image=start_image(seed, g["spec"]), prompt=prompt_for(pipe, seed, prompt),
                         height=g["size"], width=g["size"],
                         num_frames=num_sections * g["lws"] * pipe.vae_scale_factor_temporal,
                         latent_window_size=g["lws"], num_inference_steps=num_inference_steps,
@@ -315,7 +331,7 @@ def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = Non
 
 
 def likeness(pipe, seeds=None, num_sections: int | None = None, sampling_type: str | None = None,
-             num_inference_steps: int = 12) -> pd.DataFrame:
+             num_inference_steps: int = 12, prompt: str = "auto") -> pd.DataFrame:
     """`compare_to_world` for generations at 1x the training clip length (default) from several start
     images: one row per seed, `passes` flattened to `pass_<name>` columns."""
     g = geometry(pipe)
@@ -323,7 +339,7 @@ def likeness(pipe, seeds=None, num_sections: int | None = None, sampling_type: s
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(8)]
     rows = []
     for seed in seeds:
-        video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps).video
+        video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps, prompt=prompt).video
         result = compare_to_world(video, seed, g["spec"], g["lws"])
         passes = result.pop("passes")
         rows.append({"seed": seed, **result, **{f"pass_{k}": v for k, v in passes.items()}})
@@ -340,12 +356,14 @@ BASELINE = ("f1", "vanilla")
 
 
 def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sections: int = 3,
-                       num_inference_steps: int = 12, progress: bool = True, root=None) -> pd.DataFrame:
+                       num_inference_steps: int = 12, progress: bool = True, root=None,
+                       prompt: str = "auto") -> pd.DataFrame:
     """Sample every (variant, strategy) of `organisms` (default ABLATION over the shipped variants) from
     each seed's start image at `multiples` x `base_sections` sections (the f1 organisms' training
     length: the same lengths for every variant, so the ablation is paired) plus at each variant's own
     training length (multiple 0 marks it), with shared noise per seed. `root`: a folder of checkpoint
-    folders named by variant (default: the shipped ones), e.g. training runs. Returns a long table:
+    folders named by variant (default: the shipped ones), e.g. training runs. `prompt`: see
+    `prompt_for` ("generic" samples heading-prompted organisms without their words). Returns a long table:
     variant, strategy, seed, multiple, sections, frames, measure, value, real (the real clip's value where
     one exists)."""
     from tqdm.auto import tqdm
@@ -358,6 +376,8 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
     if missing:
         raise ValueError(f"toy variants {missing} are not in {root or 'the shipped checkpoints'}; there: {shipped}")
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(16)]
+    if prompt not in PROMPTS:
+        raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
     if any(int(s) < EVAL_SEED_OFFSET for s in seeds):
         raise ValueError(f"evaluation seeds must be >= EVAL_SEED_OFFSET ({EVAL_SEED_OFFSET}: never trained on), "
                          f"got {[s for s in seeds if int(s) < EVAL_SEED_OFFSET]}")
@@ -372,7 +392,7 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         pipe = pipes[variant]
         g = geometry(pipe)
         t0 = time.perf_counter()
-        video = generate(pipe, seed, sections, strategy, num_inference_steps).video.float().cpu()
+        video = generate(pipe, seed, sections, strategy, num_inference_steps, prompt=prompt).video.float().cpu()
         seconds = time.perf_counter() - t0
         like = compare_to_world(video, seed, g["spec"], g["lws"])
         values = {k: (v, like.get(f"{k}_real", np.nan)) for k, v in like.items()

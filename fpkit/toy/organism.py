@@ -30,7 +30,8 @@ PROMPT_BANK = (PROMPT, "", "a video", "sprites", "a red disc and a blue square m
 # token ~102 of which the pipeline crops 95, leaving ~10-20 text tokens (1.5x cheaper training steps).
 VOCAB = ("<unk> <s> </s> a an the video of and over on in with red green blue yellow orange purple pink "
          "cyan white black grey gray disc discs circle square squares ball sprite sprites shape shapes bounce "
-         "bounces bouncing move moves moving slow fast soft background coloured colored toy world motion").split()
+         "bounces bouncing move moves moving slow fast soft background coloured colored toy world motion"
+         " left right up down").split()  # appended (stop 28) so earlier ids stay put
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
 
 # 4 heads x 32 dims, 2 dual + 2 single blocks (2.6M parameters; the probe's 4 x 24 made blobs, and the

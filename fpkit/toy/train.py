@@ -34,7 +34,7 @@ from ..planning import HistorySpec
 from ..schedule import dynamic_mu, shift_sigmas
 from .codec import check_whitening, fit_codec, round_trip_psnr
 from .organism import PROMPT_BANK, TRANSFORMER_CONFIG, _atomic_safetensors, build_pipeline, save_organism
-from .world import EVAL_SEED_OFFSET, WorldSpec, render_clips
+from .world import EVAL_SEED_OFFSET, WorldSpec, heading_prompt, render_clips
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,11 @@ class TrainConfig:
     # weight is 1. Static background is exactly 0 (static camera); moving edges average ~0.55, on
     # ~15% of the latent pixels of the 4x4 codec. 0 = plain MSE (every shipped organism).
     motion_weight: float = 0.0
+    # Probability that a training clip's prompt is its heading prompt (`world.heading_prompt`: each
+    # sprite's colour, shape, heading and speed in words) instead of a PROMPT_BANK prompt. 0 = never
+    # (every shipped organism). A prompted organism samples with the heading prompt of its start image
+    # (`evaluate.generate`); with a bank prompt it falls back on reading the trail.
+    heading_prompt: float = 0.0
     save_every_s: float = 300.0
 
     def __post_init__(self):
@@ -136,6 +141,8 @@ class TrainConfig:
                 and self.motion_weight >= 0):
             raise ValueError(f"TrainConfig.motion_weight must be a finite number >= 0, got {self.motion_weight!r}")
         check_whitening(self.codec_whitening, "TrainConfig.codec_whitening")
+        if not (isinstance(self.heading_prompt, (int, float)) and 0 <= self.heading_prompt <= 1):
+            raise ValueError(f"TrainConfig.heading_prompt must be a probability in [0, 1], got {self.heading_prompt!r}")
         if not (isinstance(self.logit_normal_mean, (int, float)) and math.isfinite(self.logit_normal_mean)
                 and abs(self.logit_normal_mean) <= 3):
             raise ValueError(f"TrainConfig.logit_normal_mean must be a finite number in [-3, 3], got {self.logit_normal_mean!r}")
@@ -220,10 +227,30 @@ class Conditioning:
         # batch-1 path crops to the effective length the same way.
         keep = int(mask.sum(1).max())
         self.embeds, self.mask, self.pooled = embeds[:, :keep], mask[:, :keep], pooled
+        self.prompts, self._encoded = list(prompts), {}
 
     def text(self, index: torch.Tensor) -> dict:
         return dict(encoder_hidden_states=self.embeds[index], encoder_attention_mask=self.mask[index],
                     pooled_projections=self.pooled[index])
+
+    @torch.no_grad()
+    def texts(self, prompts: list[str]) -> dict:
+        """`text` for arbitrary prompts (heading prompts): each encoded once, alone (as the sampler
+        encodes its one prompt), cropped to its own length, then right-padded with masked zeros."""
+        from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_framepack import DEFAULT_PROMPT_TEMPLATE
+
+        for prompt in set(prompts) - set(self._encoded):
+            embeds, pooled, mask = self.pipe.encode_prompt(prompt=[prompt], prompt_template=DEFAULT_PROMPT_TEMPLATE,
+                                                           device=torch.device("cpu"), max_sequence_length=256)
+            self._encoded[prompt] = (embeds[0, :int(mask.sum())], pooled[0])
+        width = max(self._encoded[p][0].shape[0] for p in prompts)
+        embeds = torch.zeros(len(prompts), width, self.embeds.shape[-1])
+        mask = torch.zeros(len(prompts), width, dtype=self.mask.dtype)
+        for i, prompt in enumerate(prompts):
+            e = self._encoded[prompt][0]
+            embeds[i, :e.shape[0]], mask[i, :e.shape[0]] = e, 1
+        pooled = torch.stack([self._encoded[p][1] for p in prompts])
+        return dict(encoder_hidden_states=embeds, encoder_attention_mask=mask, pooled_projections=pooled)
 
     @torch.no_grad()
     def image(self, first_frames: torch.Tensor) -> torch.Tensor:
@@ -238,16 +265,18 @@ def draw_sigmas(batch_size: int, generator: torch.Generator, cfg: TrainConfig, s
     return torch.from_numpy(shift_sigmas(torch.sigmoid(u).numpy(), shift)).float()
 
 
-def flow_matching_loss(transformer, cond: Conditioning, batch: dict, prompt_index: torch.Tensor,
+def flow_matching_loss(transformer, cond: Conditioning, batch: dict, prompts: torch.Tensor | list[str],
                        image_embeds: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor,
                        motion_weight: float = 0.0) -> torch.Tensor:
     """MSE between the predicted and the true velocity eps - x0 at x_t = (1 - s) x0 + s eps; with
-    `motion_weight`, a weighted mean that counts moving latent pixels more (TrainConfig.motion_weight)."""
+    `motion_weight`, a weighted mean that counts moving latent pixels more (TrainConfig.motion_weight).
+    `prompts`: indices into the conditioning's prompt bank, or the prompts themselves."""
     x0 = batch["x0"]
     s = sigma.view(-1, 1, 1, 1, 1)
     x_t = (1 - s) * x0 + s * noise
+    text = cond.texts(prompts) if isinstance(prompts, list) else cond.text(prompts)
     pred = transformer(hidden_states=x_t, timestep=sigma * 1000.0, image_embeds=image_embeds, guidance=None,
-                       return_dict=False, **cond.text(prompt_index), **batch["context"])[0]
+                       return_dict=False, **text, **batch["context"])[0]
     err = (pred.float() - (noise - x0)) ** 2
     if not motion_weight:
         return torch.mean(err)
@@ -277,7 +306,7 @@ class Data:
         frames = the_plan.num_latents + int(the_plan.has_last_image)
         videos = render_clips(seeds, frames, self.spec)  # (B, 3, T, H, W) in [-1, 1]
         latents = self.codec.encode(videos).latent_dist.sample() * self.codec.config.scaling_factor
-        return section_batch(the_plan, order, latents, self.codebook), videos[:, :, 0]
+        return dict(section_batch(the_plan, order, latents, self.codebook), seeds=np.asarray(seeds)), videos[:, :, 0]
 
 
 # What a fine-tune (`--init`) may change: how the training data is cut, never the layout the
@@ -421,6 +450,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         start_step, losses, previous = _warm_restart(resume if init is None else init, variant, spec, pipe, data,
                                                      fine_tune=init is not None)
         noise_gen.manual_seed(int(np.random.default_rng([seed, start_step]).integers(2 ** 62)))
+    heading_rng = np.random.default_rng([seed, 2, start_step])
     end = stop_at if stop_at is not None else steps
     if anneal and anneal > end - start_step:
         raise ValueError(f"--anneal {anneal} is longer than this run ({end - start_step} steps from step {start_step} to {end})")
@@ -472,6 +502,11 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         batch, first_frames = data.batch(cfg.batch_size)
         b = first_frames.shape[0]
         prompt_index = torch.from_numpy(data.rng.integers(0, len(PROMPT_BANK), b))
+        prompts = prompt_index
+        if cfg.heading_prompt:  # its own stream, so the data, plans and noise stay those of the unprompted run
+            use = heading_rng.random(b) < cfg.heading_prompt
+            prompts = [heading_prompt(int(s), spec) if u else PROMPT_BANK[int(i)]
+                       for s, u, i in zip(batch["seeds"], use, prompt_index)]
         image_embeds = cond.image(first_frames)
         sigma = draw_sigmas(b, noise_gen, cfg, shift)
         noise = torch.randn(batch["x0"].shape, generator=noise_gen)
@@ -482,7 +517,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         lr = annealed(lr, step, end, anneal, cfg.lr * cfg.min_lr_ratio) if anneal else lr
         for group in opt.param_groups:
             group["lr"] = lr
-        loss = flow_matching_loss(transformer, cond, batch, prompt_index, image_embeds, sigma, noise, cfg.motion_weight)
+        loss = flow_matching_loss(transformer, cond, batch, prompts, image_embeds, sigma, noise, cfg.motion_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -531,6 +566,10 @@ def main(argv=None) -> int:
     parser.add_argument("--logit-mean", type=float, default=TrainConfig.logit_normal_mean, metavar="M",
                         help="mean of the logit-normal noise-level draw (> 0 trains more at high noise, where "
                              "positions and motion are settled; 0 = shipped)")
+    parser.add_argument("--heading-prompt", type=float, default=TrainConfig.heading_prompt, metavar="P",
+                        help="probability that a clip's prompt names each sprite's colour, shape, heading and speed "
+                             "(fpkit.toy.world.heading_prompt) instead of a generic one; the organism then samples "
+                             "with its start image's heading prompt (0 = shipped)")
     parser.add_argument("--heads", type=int, default=TRANSFORMER_CONFIG["num_attention_heads"],
                         help="attention heads (model width = heads x --head-dim)")
     parser.add_argument("--head-dim", type=int, default=TRANSFORMER_CONFIG["attention_head_dim"], choices=(16, 32, 64),
@@ -570,7 +609,8 @@ def main(argv=None) -> int:
         parser.error(f"--batch-size, --heads and --blocks must be >= 1, got {args.batch_size}, {args.heads} and {args.blocks}")
     try:
         cfg = replace(TrainConfig(), batch_size=args.batch_size, codec_patch=args.codec_patch, codec_whitening=args.codec_whitening,
-                      motion_weight=args.motion_weight, logit_normal_mean=args.logit_mean)
+                      motion_weight=args.motion_weight, logit_normal_mean=args.logit_mean,
+                      heading_prompt=args.heading_prompt)
     except ValueError as err:
         parser.error(str(err))
     variant = VARIANTS[args.variant]

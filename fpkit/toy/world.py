@@ -193,5 +193,39 @@ def real_video(seed: int, num_frames: int, spec: WorldSpec | None = None) -> tor
     return render_clip(seed, num_frames, spec).frames
 
 
+# Heading prompts: words for what a start image's sprites do next, so a prompted organism
+# (`fpkit toy train --heading-prompt P`) knows each sprite's heading without reading its trail.
+# Hue names at their centre hues (degrees), compass words in image coordinates (y grows downwards).
+HUE_NAMES = ((0, "red"), (30, "orange"), (60, "yellow"), (120, "green"), (180, "cyan"), (240, "blue"),
+             (280, "purple"), (330, "pink"))
+HEADINGS = ("right", "down right", "down", "down left", "left", "up left", "up", "up right")
+
+
+def hue_name(rgb) -> str:
+    """The nearest of `HUE_NAMES` to an RGB colour's hue (circular distance)."""
+    import colorsys
+
+    hue = colorsys.rgb_to_hsv(*[float(c) for c in rgb])[0] * 360
+    return min(HUE_NAMES, key=lambda hn: min(abs(hue - hn[0]), 360 - abs(hue - hn[0])))[1]
+
+
+def heading_word(dx: float, dy: float) -> str:
+    """The compass word (one of 8 sectors of 45 degrees) of a displacement in image coordinates."""
+    return HEADINGS[int(round(math.atan2(dy, dx) / (math.pi / 4))) % 8]
+
+
+def heading_prompt(seed: int, spec: WorldSpec | None = None) -> str:
+    """What clip `seed` does after its start image, in words: per sprite (drawing order) its colour,
+    shape, heading over the first frame and speed ("slow" below the middle of the world's speed range,
+    else "fast"), e.g. "red disc moves up left fast and blue square moves down slow"."""
+    spec = spec or WorldSpec()
+    clip = render_clip(seed, 2, spec)
+    step = (clip.positions[1] - clip.positions[0]).numpy()  # (S, 2): the move after the start image
+    middle = (spec.speed[0] + spec.speed[1]) / 2
+    parts = [f"{hue_name(clip.colours[k])} {clip.shapes[k]} moves {heading_word(*step[k])} "
+             f"{'slow' if float(np.hypot(*step[k])) < middle else 'fast'}" for k in range(step.shape[0])]
+    return " and ".join(parts)
+
+
 # Seeds >= EVAL_SEED_OFFSET are never drawn during training (training seeds are drawn below it).
 EVAL_SEED_OFFSET = 1_000_000_000
