@@ -3,7 +3,9 @@ history from the clip), the true window noised to level s with fixed noise; the 
 estimate x0_hat = x_s - s * v. Reports, per s, the latent-space projected change of the window
 against the last known frame: slope <x0_hat - prev, x0 - prev> / |x0 - prev|^2 over the window's
 moving latent pixels (1 = the true change, 0 = a copy of the last known frame), pooled over seeds.
-    python results/toy_motion_diagnosis/sigma.py FOLDER|shipped-name [ORDER] [SEEDS]"""
+PROMPT (stop 28): generic (default), heading (each seed's world.heading_prompt) or reversed (its
+headings turned round: do the words steer the estimate?).
+    python results/toy_motion_diagnosis/sigma.py FOLDER|shipped-name [ORDER] [SEEDS] [PROMPT]"""
 import math
 import sys
 
@@ -15,12 +17,14 @@ from fpkit.schedule import dynamic_mu, shift_sigmas
 from fpkit.toy import evaluate as ev
 from fpkit.toy.organism import PROMPT_BANK, load_organism
 from fpkit.toy.train import Conditioning, section_batch
-from fpkit.toy.world import EVAL_SEED_OFFSET, render_clips
+from fpkit.toy.world import EVAL_SEED_OFFSET, HEADINGS, heading_prompt, render_clips
 
 torch.set_num_threads(1)
 folder = sys.argv[1]
 order = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 n_seeds = int(sys.argv[3]) if len(sys.argv) > 3 else 16
+prompt = sys.argv[4] if len(sys.argv) > 4 else "generic"
+assert prompt in ("generic", "heading", "reversed"), prompt
 pipe = load_organism(folder)
 tr, g = pipe.transformer, ev.geometry(pipe)
 hist = planning.HistorySpec(**pipe.fpkit_toy["variant"]["history"])
@@ -37,7 +41,19 @@ prev = lat[:, :, a - 1:a]
 change = b["x0"] - prev  # (B, C, T, h, w)
 emb = cond.image(videos[:, :, 0])
 noise = torch.randn(b["x0"].shape, generator=torch.Generator().manual_seed(0))
-text = cond.text(torch.zeros(len(seeds), dtype=torch.long))
+def turned(text: str) -> str:  # "... moves up left slow" -> "... moves down right slow"
+    parts = []
+    for part in text.split(" and "):
+        words = part.split()
+        parts.append(" ".join(words[:3] + [HEADINGS[(HEADINGS.index(" ".join(words[3:-1])) + 4) % 8], words[-1]]))
+    return " and ".join(parts)
+
+
+if prompt == "generic":
+    text = cond.text(torch.zeros(len(seeds), dtype=torch.long))
+else:
+    words = [heading_prompt(s, g["spec"]) for s in seeds]
+    text = cond.texts(words if prompt == "heading" else [turned(w) for w in words])
 den = float((change * change).sum())
 row = []
 with torch.no_grad():
@@ -49,7 +65,7 @@ with torch.no_grad():
         slope = float(((x0_hat - prev) * change).sum()) / den
         err = float(((x0_hat - b["x0"]) ** 2).mean())
         row.append((s, round(slope, 3), round(err, 4)))
-print(folder, "order", order, "window", (a, e), "seeds", n_seeds)
+print(folder, "order", order, "window", (a, e), "seeds", n_seeds, "prompt", prompt)
 print("s      slope(change)  x0 mse")
 for s, slope, err in row:
     print(f"{s:4.2f}   {slope:+.3f}        {err:.4f}")
