@@ -296,12 +296,16 @@ def geometry(pipe) -> dict:
 PROMPTS = ("auto", "generic")
 
 
+def _check_prompt(prompt) -> None:
+    if prompt not in PROMPTS:
+        raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
+
+
 def prompt_for(pipe, seed: int, prompt: str = "auto") -> str:
     """The prompt an organism samples clip `seed` with: "auto" = its start image's heading prompt for
     an organism trained with them (`--heading-prompt`), else the generic training prompt; "generic" =
     the generic prompt always (a prompted organism then has only the trail to read headings from)."""
-    if prompt not in PROMPTS:
-        raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
+    _check_prompt(prompt)
     config = getattr(pipe, "fpkit_toy", {})
     if prompt == "auto" and config.get("train", {}).get("heading_prompt", 0) > 0:
         return heading_prompt(seed, geometry(pipe)["spec"])
@@ -376,8 +380,7 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
     if missing:
         raise ValueError(f"toy variants {missing} are not in {root or 'the shipped checkpoints'}; there: {shipped}")
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(16)]
-    if prompt not in PROMPTS:
-        raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
+    _check_prompt(prompt)  # before any organism loads
     if any(int(s) < EVAL_SEED_OFFSET for s in seeds):
         raise ValueError(f"evaluation seeds must be >= EVAL_SEED_OFFSET ({EVAL_SEED_OFFSET}: never trained on), "
                          f"got {[s for s in seeds if int(s) < EVAL_SEED_OFFSET]}")

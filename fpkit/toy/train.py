@@ -227,7 +227,7 @@ class Conditioning:
         # batch-1 path crops to the effective length the same way.
         keep = int(mask.sum(1).max())
         self.embeds, self.mask, self.pooled = embeds[:, :keep], mask[:, :keep], pooled
-        self.prompts, self._encoded = list(prompts), {}
+        self._encoded = {}  # prompt -> (its embeddings cropped to its length, pooled), see `texts`
 
     def text(self, index: torch.Tensor) -> dict:
         return dict(encoder_hidden_states=self.embeds[index], encoder_attention_mask=self.mask[index],
