@@ -10,7 +10,7 @@ import sys
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    run_demo(args.out, model=args.model, steps=args.steps, seed=args.seed, quick=args.quick)
+    run_demo(args.out, model=args.model, steps=args.steps, seed=args.seed, quick=args.quick, workers=args.workers)
     return 0
 
 
@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=int, default=None, help="denoising steps per section (model default)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quick", action="store_true", help="one input, shorter videos")
+    demo.add_argument("--workers", type=int, default=None,
+                      help="sampling processes sharing the runs (default: one per core, at most 2)")
     run = sub.add_parser("run", help="run (or resume) an experiment grid: fpkit run EXP.toml")
     run.add_argument("experiment", help="experiment TOML file")
     run.add_argument("--out", help="results folder (default results/<experiment name>)")
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         if args.steps is not None and args.steps < 1:
             parser.error(f"--steps must be >= 1, got {args.steps}")
+        if args.workers is not None and args.workers < 1:
+            parser.error(f"--workers must be >= 1, got {args.workers}")
     from .experiment import ExperimentError
 
     command = {"demo": cmd_demo, "run": cmd_run, "report": cmd_report, "ls": cmd_ls}[args.command]

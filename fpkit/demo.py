@@ -3,6 +3,7 @@ with metrics, plots, mp4s and a short report; the tiny random pipeline when no o
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -71,11 +72,39 @@ def _toy_world_lines(table) -> list[str]:
             "", pd.DataFrame(rows).to_markdown(index=False), ""]
 
 
-def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, quick: bool = False) -> Path:
+def default_workers() -> int:
+    """One sampling process per core, at most 2: each samples the small demo models on one thread
+    (fpkit.threads), so a second process uses the core one process leaves idle."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def check_workers(workers) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    return workers
+
+
+def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str) -> None:
+    """A second demo process: the same experiment on the same folder. The run store's claims give
+    each run to exactly one process (as for two `fpkit run` on one folder); ids and results do not
+    depend on which process built a run."""
+    from .experiment import parse_experiment, run_experiment
+
+    try:
+        run_experiment(parse_experiment(demo_experiment(model, steps, seed, quick)), out_dir=out, progress=False)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
+        pass
+
+
+def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, quick: bool = False,
+             workers: int | None = None) -> Path:
+    """Run the demo into `out` (resuming finished runs) and write its report. `workers` processes
+    share the runs (default `default_workers()`: one per core, at most 2)."""
     from .atomic import atomic_write
     from .experiment import parse_experiment, run_experiment
     from .report import write_report
 
+    workers = default_workers() if workers is None else check_workers(workers)
     out = Path(out)
     if model == "auto":
         try:
@@ -85,8 +114,25 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
         except ImportError:
             model = "tiny"
     t0 = time.perf_counter()
-    exp = parse_experiment(demo_experiment(model, steps, seed, quick))
-    table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
+    exp = parse_experiment(demo_experiment(model, steps, seed, quick))  # bad settings fail before any start
+    helpers = []
+    if workers > 1:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
+        helpers = [ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out)), daemon=True)
+                   for _ in range(workers - 1)]
+        for h in helpers:
+            h.start()
+    try:
+        # returns once every run is built: runs a helper holds are waited for, and built here if a
+        # helper dies holding one (its claim goes with it)
+        table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
+    finally:
+        for h in helpers:
+            h.join(timeout=60)
+            if h.is_alive():
+                h.terminate()
     report = write_report(out)
     if model == "toy":  # the likeness table goes right after the summary, before the plots
         text = report.read_text()
@@ -97,6 +143,7 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
     summary = table.groupby(["sampling_type", "num_sections"])[lead].agg(["mean", "min", "max", "count"])
     print(f"{lead} per strategy and length (over inputs):")
     print(summary.round(4).to_string())
-    print(f"demo ({model}): {len(table)} runs in {time.perf_counter() - t0:.0f} s -> {out}/report.md, "
+    print(f"demo ({model}, {workers} process{'es' if workers > 1 else ''}): {len(table)} runs in "
+          f"{time.perf_counter() - t0:.0f} s -> {out}/report.md, "
           f"{out}/plots/, {out}/runs/<run_id>/video.mp4")
     return report

@@ -159,17 +159,21 @@ def colour_histograms(frames: torch.Tensor) -> np.ndarray:
     centres with trilinear weights, so a smooth gradient shifted by a few levels moves the histogram
     a little instead of flipping pixels across a bin edge (hard 8-bin histograms put the codec round
     trip itself at 0.12)."""
-    x = frames.float().clamp(0, 1).permute(0, 2, 3, 1).reshape(frames.shape[0], -1, 3) * (HIST_BINS - 1)
+    t = frames.shape[0]
+    x = frames.float().clamp(0, 1).permute(0, 2, 3, 1).reshape(t, -1, 3) * (HIST_BINS - 1)
     low = x.floor().clamp(max=HIST_BINS - 2)
     frac = x - low  # (T, N, 3) weight of the upper bin per channel
     low = low.long()
-    hist = torch.zeros(frames.shape[0], HIST_BINS ** 3, dtype=torch.float64)
+    base = (low[..., 0] * HIST_BINS + low[..., 1]) * HIST_BINS + low[..., 2]
+    base = base + torch.arange(t)[:, None] * HIST_BINS ** 3  # one bincount for every frame
+    weight = (1 - frac, frac)  # per channel, the lower and upper bin's weight
+    index, mass = [], []
     for corner in range(8):
-        bits = torch.tensor([(corner >> c) & 1 for c in range(3)])
-        idx = low + bits
-        w = torch.where(bits.bool(), frac, 1 - frac).prod(-1).double()  # (T, N)
-        flat = (idx[..., 0] * HIST_BINS + idx[..., 1]) * HIST_BINS + idx[..., 2]
-        hist.scatter_add_(1, flat, w)
+        r, g, b = ((corner >> c) & 1 for c in range(3))
+        index.append(base + (r * HIST_BINS + g) * HIST_BINS + b)
+        mass.append(weight[r][..., 0] * weight[g][..., 1] * weight[b][..., 2])
+    hist = torch.bincount(torch.stack(index).flatten(), torch.stack(mass).flatten().double(),
+                          minlength=t * HIST_BINS ** 3).view(t, HIST_BINS ** 3)
     return (hist / hist.sum(1, keepdim=True)).numpy()
 
 
@@ -180,12 +184,10 @@ def hellinger(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def background_colours(frames: torch.Tensor) -> np.ndarray:
     """(T, 3) median colour of the non-sprite pixels of each frame (NaN if every pixel is a sprite)."""
-    mask = sprite_mask(frames)
-    out = []
-    for f, m in zip(frames.float(), mask):
-        pix = f.permute(1, 2, 0)[~m]
-        out.append(pix.median(0).values.numpy() if len(pix) else np.full(3, np.nan))
-    return np.stack(out)
+    t = frames.shape[0]
+    pix = frames.float().permute(0, 2, 3, 1).reshape(t, -1, 3).clone()
+    pix[sprite_mask(frames).reshape(t, -1)] = float("nan")
+    return pix.nanmedian(1).values.numpy()  # the lower middle value, as torch.median
 
 
 def _areas(clip) -> torch.Tensor:
