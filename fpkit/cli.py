@@ -8,9 +8,10 @@ import sys
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .demo import default_workers, run_demo
 
-    run_demo(args.out, model=args.model, steps=args.steps, seed=args.seed, quick=args.quick, workers=args.workers)
+    workers = default_workers() if args.workers is None else args.workers
+    run_demo(args.out, model=args.model, steps=args.steps, seed=args.seed, quick=args.quick, workers=workers)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 
 # The demo samples the toy organism at 8 steps, not its 12: the v3 organisms (4x4 codec) sample 2x
@@ -73,23 +74,51 @@ def _toy_world_lines(table) -> list[str]:
 
 
 def default_workers() -> int:
-    """One sampling process per core, at most 2: each samples the small demo models on one thread
-    (fpkit.threads), so a second process uses the core one process leaves idle."""
-    return max(1, min(2, os.cpu_count() or 1))
+    """One sampling process per usable core, at most 2: each samples the small demo models on one
+    thread (fpkit.threads), so a second process uses the core one process leaves idle."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cores))
 
 
 def check_workers(workers) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    import operator
+
+    try:
+        value = operator.index(workers)  # ints and numpy integers, not floats, strings or bools
+    except TypeError:
+        value = None
+    if isinstance(workers, bool) or value is None or value < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    return workers
+    return value
 
 
-def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str) -> None:
-    """A second demo process: the same experiment on the same folder. The run store's claims give
+def _exit_with_parent() -> None:
+    """End this helper when the process that started it is gone (SIGTERM / SIGKILL skip the daemon
+    clean-up): a killed build leaves only a temp folder and a lock, cleaned by the next run."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+
+    def watch():
+        wait([parent.sentinel])
+        os._exit(1)
+
+    if parent is not None:
+        threading.Thread(target=watch, daemon=True).start()
+
+
+def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str, threads: int) -> None:
+    """A helper demo process: the same experiment on the same folder. The run store's claims give
     each run to exactly one process (as for two `fpkit run` on one folder); ids and results do not
     depend on which process built a run."""
+    import torch
+
     from .experiment import parse_experiment, run_experiment
 
+    _exit_with_parent()
+    torch.set_num_threads(threads)
     try:
         run_experiment(parse_experiment(demo_experiment(model, steps, seed, quick)), out_dir=out, progress=False)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
@@ -97,14 +126,16 @@ def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str) -> 
 
 
 def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, quick: bool = False,
-             workers: int | None = None) -> Path:
+             workers: int = 1) -> Path:
     """Run the demo into `out` (resuming finished runs) and write its report. `workers` processes
-    share the runs (default `default_workers()`: one per core, at most 2)."""
+    share the runs (`fpkit demo` uses `default_workers()`: one per core, at most 2); helpers are
+    spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
     from .atomic import atomic_write
-    from .experiment import parse_experiment, run_experiment
+    from .experiment import RunStore, parse_experiment, run_experiment
     from .report import write_report
+    from .threads import cpu_threads
 
-    workers = default_workers() if workers is None else check_workers(workers)
+    workers = check_workers(workers)
     out = Path(out)
     if model == "auto":
         try:
@@ -115,24 +146,35 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
             model = "tiny"
     t0 = time.perf_counter()
     exp = parse_experiment(demo_experiment(model, steps, seed, quick))  # bad settings fail before any start
+    ids = [r.run_id for r in exp.runs()]
+    todo = len(ids) - len(RunStore(out).done_ids(ids))
     helpers = []
-    if workers > 1:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
-        helpers = [ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out)), daemon=True)
-                   for _ in range(workers - 1)]
-        for h in helpers:
-            h.start()
+    # every process on one thread while several share the cores (sampling is on one already)
+    threads = 1 if min(workers, todo) > 1 else None
     try:
-        # returns once every run is built: runs a helper holds are waited for, and built here if a
-        # helper dies holding one (its claim goes with it)
-        table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
-    finally:
-        for h in helpers:
-            h.join(timeout=60)
-            if h.is_alive():
-                h.terminate()
+        if threads == 1:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
+            for _ in range(min(workers, todo) - 1):
+                helpers.append(ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out), 1), daemon=True))
+                helpers[-1].start()
+        with cpu_threads(threads):
+            # returns once every run is built: runs a helper holds are waited for, and built here
+            # if a helper dies holding one (its claim goes with it)
+            table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
+    except BaseException:
+        for h in helpers:  # an error or Ctrl-C here: stop the helpers now, not after their runs
+            h.terminate()
+            h.join(timeout=10)
+        raise
+    for h in helpers:
+        h.join(timeout=60)  # nothing is left to build: the helper is writing its last table
+        if h.is_alive():
+            h.terminate()
+        if h.exitcode:
+            warnings.warn(f"a demo helper process ended with exit code {h.exitcode} (every run is built: "
+                          "this process built those it left)", RuntimeWarning, stacklevel=2)
     report = write_report(out)
     if model == "toy":  # the likeness table goes right after the summary, before the plots
         text = report.read_text()
@@ -143,7 +185,8 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
     summary = table.groupby(["sampling_type", "num_sections"])[lead].agg(["mean", "min", "max", "count"])
     print(f"{lead} per strategy and length (over inputs):")
     print(summary.round(4).to_string())
-    print(f"demo ({model}, {workers} process{'es' if workers > 1 else ''}): {len(table)} runs in "
+    procs = 1 + len(helpers)
+    print(f"demo ({model}, {procs} process{'es' if procs > 1 else ''}): {len(table)} runs in "
           f"{time.perf_counter() - t0:.0f} s -> {out}/report.md, "
           f"{out}/plots/, {out}/runs/<run_id>/video.mp4")
     return report

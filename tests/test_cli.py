@@ -43,19 +43,20 @@ def test_demo_rejects_bad_steps(capsys):
     assert "--steps must be >= 1" in capsys.readouterr().err
 
 
-def test_demo_workers_share_the_runs_and_give_the_single_process_results(tmp_path):
+def test_demo_workers_share_the_runs_and_give_the_single_process_results(tmp_path, capsys):
     """`--workers 2` (the default on 2 cores) adds a process that claims runs from the same folder:
-    every run is built once, with the results of one process; the helper builds the demo's own grid
-    (it alone fills a folder that the main process then only resumes)."""
-    import json
+    every run is built once, with the results of one process, and the helper ends cleanly; a
+    finished folder starts no helper."""
+    import warnings
 
     import numpy as np
 
-    from fpkit.demo import _worker
-
     common = ["demo", "--model", "tiny", "--quick", "--steps", "1"]
     assert main([*common, "--workers", "1", "--out", str(tmp_path / "one")]) == 0
-    assert main([*common, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a helper ending badly warns
+        assert main([*common, "--workers", "2", "--out", str(tmp_path / "two")]) == 0
+    assert "(tiny, 2 processes): 12 runs" in capsys.readouterr().out
     one, two = (pd.read_parquet(tmp_path / x / "table.parquet").sort_values("run_id").reset_index(drop=True)
                 for x in ("one", "two"))
     assert list(one.run_id) == list(two.run_id) and two.run_id.is_unique
@@ -63,17 +64,80 @@ def test_demo_workers_share_the_runs_and_give_the_single_process_results(tmp_pat
     assert runs == sorted(two.run_id)  # each run once, no leftovers or claims
     numbers = [c for c in one.select_dtypes("number").columns if c != "sample_seconds"]
     np.testing.assert_allclose(two[numbers].to_numpy(float), one[numbers].to_numpy(float), rtol=1e-8, atol=1e-9)
+    assert main([*common, "--workers", "2", "--out", str(tmp_path / "two")]) == 0  # all done: resumes alone
+    assert "(tiny, 1 process): 12 runs" in capsys.readouterr().out
 
-    helper = tmp_path / "helper"
-    _worker("tiny", 1, 0, True, str(helper))
-    built = {json.loads((helper / "runs" / r / "done.json").read_text())["pid"] for r in one.run_id}
-    assert len(built) == 1  # every run of the demo's grid, by the helper alone
-    mtimes = {r: (helper / "runs" / r / "done.json").stat().st_mtime_ns for r in one.run_id}
-    assert main([*common, "--workers", "1", "--out", str(helper)]) == 0
-    assert {r: (helper / "runs" / r / "done.json").stat().st_mtime_ns for r in one.run_id} == mtimes
+
+def test_demo_helper_builds_the_demo_grid_beside_the_main_process(tmp_path):
+    """The helper (spawned as `fpkit demo` spawns it) claims runs of the very grid the main process
+    builds: started first, it has built some when the main process joins; each run is built once."""
+    import json
+    import multiprocessing
+    import time
+
+    from fpkit.demo import _worker
+
+    out = tmp_path / "demo"
+    helper = multiprocessing.get_context("spawn").Process(target=_worker, args=("tiny", 1, 0, True, str(out), 1))
+    helper.start()
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "runs").glob("*/done.json")):
+        time.sleep(0.1)
+    assert main(["demo", "--model", "tiny", "--quick", "--steps", "1", "--workers", "1", "--out", str(out)]) == 0
+    helper.join(timeout=120)
+    assert helper.exitcode == 0
+    table = pd.read_parquet(out / "table.parquet")
+    assert len(table) == 12 and sorted(p.name for p in (out / "runs").iterdir()) == sorted(table.run_id)
+    pids = {json.loads((out / "runs" / r / "done.json").read_text())["pid"] for r in table.run_id}
+    assert helper.pid in pids
+
+
+def test_demo_helper_ends_when_its_parent_is_killed(tmp_path):
+    """SIGKILL skips multiprocessing's clean-up of daemon children: the helper watches its parent."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import multiprocessing, os, sys, time\n"
+        "from fpkit.demo import _exit_with_parent\n"
+        "def child(path):\n"
+        "    _exit_with_parent()\n"
+        "    open(path, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(300)\n"
+        "if __name__ == '__main__':\n"
+        "    p = multiprocessing.get_context('spawn').Process(target=child, args=(sys.argv[1],))\n"
+        "    p.start(); p.join()\n")
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, str(script), str(pid_file)])
+    deadline = time.time() + 120
+    while time.time() < deadline and not (pid_file.is_file() and pid_file.read_text()):
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+
+    def running(pid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return "zombie" not in f.read()
+        except FileNotFoundError:
+            return False
+
+    deadline = time.time() + 30
+    while time.time() < deadline and running(child):
+        time.sleep(0.1)
+    alive = running(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the helper outlived its killed parent"
 
 
 def test_demo_rejects_bad_workers(capsys):
+    import numpy as np
     import pytest
 
     from fpkit.demo import run_demo
@@ -81,6 +145,9 @@ def test_demo_rejects_bad_workers(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--out", "x", "--workers", "0"])
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
-    for bad in (0, 1.5, True, "2"):
+    for bad in (0, -1, 1.5, True, "2", None):
         with pytest.raises(ValueError, match="workers must be an int >= 1"):
             run_demo("x", workers=bad)
+    from fpkit.demo import check_workers
+
+    assert check_workers(np.int64(2)) == 2

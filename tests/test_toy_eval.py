@@ -116,6 +116,37 @@ def test_shape_iou_knows_a_true_disc_a_wrong_shape_and_a_mosaic():
                                        clip.shapes[k:k + 1], np.full((1, 1, 2), np.nan), np.zeros((1, 1), bool))[0, 0])
 
 
+def test_colour_histograms_and_background_colours_match_per_pixel_definitions():
+    """The vectorised measures against their definitions written out pixel by pixel: each pixel's
+    soft-histogram mass goes to the 8 bin centres around it with trilinear weights; the background
+    colour is the (lower) median of the non-sprite pixels, NaN in a frame that is all sprite."""
+    g = torch.Generator().manual_seed(3)
+    frames = torch.rand(3, 3, 5, 6, generator=g) * 1.2 - 0.1  # values outside [0, 1] are clamped
+    frames[2] = torch.tensor([1.0, 0.0, 0.0])[:, None, None]  # all sprite: saturated bright red
+    b = evaluate.HIST_BINS
+    expected = np.zeros((3, b ** 3))
+    for t, f in enumerate(frames.clamp(0, 1).permute(0, 2, 3, 1).reshape(3, -1, 3).double().numpy()):
+        for pixel in f:
+            x = pixel.astype(np.float32) * np.float32(b - 1)
+            low = np.minimum(np.floor(x), b - 2).astype(int)
+            for corner in np.ndindex(2, 2, 2):
+                w = np.prod([x[c] - low[c] if corner[c] else 1 - (x[c] - low[c]) for c in range(3)])
+                expected[t, np.ravel_multi_index(tuple(low + np.array(corner)), (b, b, b))] += w
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(evaluate.colour_histograms(frames), expected, rtol=1e-5, atol=1e-7)
+
+    mask = evaluate.sprite_mask(frames)
+    background = evaluate.background_colours(frames)
+    for t in range(3):
+        pix = frames[t].permute(1, 2, 0)[~mask[t]].numpy()
+        if len(pix):
+            want = np.sort(pix, 0)[(len(pix) - 1) // 2]  # the lower middle value
+            np.testing.assert_array_equal(background[t], want)
+        else:
+            assert np.isnan(background[t]).all()
+    assert mask[2].all() and not mask[0].all()
+
+
 def test_speed_measures_the_world_speed():
     seed = SEEDS[1]
     clip = world.render_clip(seed, 40)

@@ -187,7 +187,9 @@ def background_colours(frames: torch.Tensor) -> np.ndarray:
     t = frames.shape[0]
     pix = frames.float().permute(0, 2, 3, 1).reshape(t, -1, 3).clone()
     pix[sprite_mask(frames).reshape(t, -1)] = float("nan")
-    return pix.nanmedian(1).values.numpy()  # the lower middle value, as torch.median
+    out = pix.nanmedian(1).values.numpy()  # the lower middle value, as torch.median
+    # float64 once a frame is all sprite, as the per-frame loop this replaced gave (committed tables)
+    return out.astype(np.float64) if np.isnan(out).any() else out
 
 
 def _areas(clip) -> torch.Tensor:
