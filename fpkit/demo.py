@@ -109,16 +109,16 @@ def _exit_with_parent() -> None:
         threading.Thread(target=watch, daemon=True).start()
 
 
-def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str, threads: int) -> None:
-    """A helper demo process: the same experiment on the same folder. The run store's claims give
-    each run to exactly one process (as for two `fpkit run` on one folder); ids and results do not
-    depend on which process built a run."""
+def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str) -> None:
+    """A helper demo process: the same experiment on the same folder, on one thread (it shares the
+    cores). The run store's claims give each run to exactly one process (as for two `fpkit run` on
+    one folder); ids and results do not depend on which process built a run."""
     import torch
 
     from .experiment import parse_experiment, run_experiment
 
     _exit_with_parent()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)
     try:
         run_experiment(parse_experiment(demo_experiment(model, steps, seed, quick)), out_dir=out, progress=False)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
@@ -149,17 +149,17 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
     ids = [r.run_id for r in exp.runs()]
     todo = len(ids) - len(RunStore(out).done_ids(ids))
     helpers = []
-    # every process on one thread while several share the cores (sampling is on one already)
-    threads = 1 if min(workers, todo) > 1 else None
+    spawn = max(0, min(workers, todo) - 1)  # helpers: none for a finished folder
     try:
-        if threads == 1:
+        if spawn:
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
-            for _ in range(min(workers, todo) - 1):
-                helpers.append(ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out), 1), daemon=True))
+            for _ in range(spawn):
+                helpers.append(ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out)), daemon=True))
                 helpers[-1].start()
-        with cpu_threads(threads):
+        # every process on one thread while several share the cores (sampling is on one already)
+        with cpu_threads(1 if spawn else None):
             # returns once every run is built: runs a helper holds are waited for, and built here
             # if a helper dies holding one (its claim goes with it)
             table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)

@@ -78,7 +78,7 @@ def test_demo_helper_builds_the_demo_grid_beside_the_main_process(tmp_path):
     from fpkit.demo import _worker
 
     out = tmp_path / "demo"
-    helper = multiprocessing.get_context("spawn").Process(target=_worker, args=("tiny", 1, 0, True, str(out), 1))
+    helper = multiprocessing.get_context("spawn").Process(target=_worker, args=("tiny", 1, 0, True, str(out)))
     helper.start()
     deadline = time.time() + 300
     while time.time() < deadline and not list((out / "runs").glob("*/done.json")):
