@@ -414,6 +414,49 @@ def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
     assert "'f9/vanilla'" in capsys.readouterr().err
     assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "none.parquet"), "--out", str(merged)]) == 2
     assert "no such table" in capsys.readouterr().err
+    # noise: one draw per clip by default (noise seed = clip seed); --noise shared samples every clip with
+    # noise seed 0, as the tables up to stop 29 did (those have no noise_seed column); the two never merge
+    assert (a.noise_seed == a.seed).all() and a.seed.nunique() == 2
+    assert "one noise draw per start image" in (merged / "report.md").read_text()
+    assert main([*common, "--only", "inverted/inverted_anti_drifting", "--noise", "shared", "--out",
+                 str(tmp_path / "c")]) == 0
+    c = pd.read_parquet(tmp_path / "c" / "table.parquet")
+    assert (c.noise_seed == 0).all()
+    assert not c.set_index(["seed", "multiple", "measure"]).value.equals(
+        pd.read_parquet(tables[1]).set_index(["seed", "multiple", "measure"]).value)  # other noise, other videos
+    capsys.readouterr()
+    assert main(["eval", "--root", str(root), "--reuse", tables[0], str(tmp_path / "c" / "table.parquet"),
+                 "--out", str(tmp_path / "mixed")]) == 2
+    assert "different noise rules ['per-seed', 'shared']" in capsys.readouterr().err
+    legacy = tmp_path / "legacy.parquet"
+    a.drop(columns="noise_seed").to_parquet(legacy)  # written before the column existed
+    assert main(["eval", "--root", str(root), "--reuse", str(legacy), str(tmp_path / "c" / "table.parquet"),
+                 "--out", str(tmp_path / "old"), "--steps", "1"]) == 0
+    assert "noise seed 0) shared by every start image" in (tmp_path / "old" / "report.md").read_text()
+    with pytest.raises(SystemExit):
+        main([*common, "--noise", "fixed", "--out", str(tmp_path / "d")])
+
+
+def test_generate_draws_one_noise_per_clip_and_the_shared_rule_one_for_all(tmp_path):
+    from fpkit.toy.cli import main
+
+    assert main(["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "1",
+                 "--out", str(tmp_path / "f1")]) == 0
+    pipe = organism.load_organism(str(tmp_path / "f1"))
+    a, b = EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 1
+    assert evaluate.noise_seed_for(b) == b and evaluate.noise_seed_for(b, "shared") == 0
+    with pytest.raises(ValueError, match="'fixed'"):
+        evaluate.noise_seed_for(a, "fixed")
+    with pytest.raises(ValueError, match="'fixed'"):
+        evaluate.evaluate_organisms([("f1", "vanilla")], seeds=[a], root=tmp_path, noise="fixed", progress=False)
+    video = evaluate.generate(pipe, b, 1, num_inference_steps=1).video
+    assert torch.equal(video, evaluate.generate(pipe, b, 1, num_inference_steps=1, noise_seed=b).video)
+    assert not torch.equal(video, evaluate.generate(pipe, b, 1, num_inference_steps=1, noise_seed=0).video)
+    table = evaluate.likeness(pipe, [a, b], num_sections=1, num_inference_steps=1, noise="shared")
+    assert list(table.noise_seed) == [0, 0]
+    expected = evaluate.compare_to_world(evaluate.generate(pipe, b, 1, num_inference_steps=1, noise_seed=0).video, b)
+    assert table.hist_distance.iloc[1] == expected["hist_distance"]
+    assert list(evaluate.likeness(pipe, [a, b], num_inference_steps=1).noise_seed) == [a, b]
 
 
 def test_history_discretization_snaps_to_the_codebook():
@@ -516,13 +559,15 @@ def test_shipped_weights_fit_the_size_budget():
 # trip (visible 1.0, hist 0.06, background 0.001, speed ratio 0.99, sharpness 0.62, shape 0.82: the
 # best any generation can score) and the controls of test_toy_eval.py (blank / patch noise: visible <=
 # 0.48, hist >= 0.47, background >= 0.02, shape 0.45; frozen: speed 0; 5x5 blur: sharpness 0.05). The
-# shipped organisms (4x4 codec, step 8k) score on these seeds: visible 0.92-1.0, last section
-# 0.75-1.0, hist 0.11-0.13, background 0.002, speed 0.30-0.45, sharpness 0.99-1.41, shape 0.65-0.77.
+# shipped organisms (4x4 codec, step 8k) score on these seeds with one noise draw per seed (the default
+# since stop 30): visible 0.83-1.0 (inverted anti-drifting 0.83: its far end loses a sprite on some
+# draws), last section 0.75-1.0, hist 0.10-0.13, background 0.002, speed 0.26-0.40, sharpness 1.15-1.30,
+# shape 0.70-0.77. (Sampled with noise seed 0 for every seed, as up to stop 29: visible 0.92-1.0.)
 # Speed stays below issue 9's target (within 1.5x of the world's) for every variant, and motion_follow
 # (0.04-0.27 here, frozen 0) is not clearly above a still sprite, so it has no threshold
 # (docs/toy.md); these thresholds guard against regressions.
 LIKENESS_SEEDS = [EVAL_SEED_OFFSET + i for i in range(4)]
-SHIPPED_THRESHOLDS = {"visible": (0.85, 1.0), "visible_last_section": (0.6, 1.0), "hist_distance": (0.0, 0.2),
+SHIPPED_THRESHOLDS = {"visible": (0.75, 1.0), "visible_last_section": (0.6, 1.0), "hist_distance": (0.0, 0.2),
                       "background_error": (0.0, 0.008), "speed_ratio": (0.2, 2.0), "sharpness_ratio": (0.3, 2.0),
                       "shape_iou": (0.55, 1.0)}
 
@@ -538,7 +583,7 @@ def test_every_shipped_variant_looks_like_the_world_at_its_training_length(varia
 
 @pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")
 def test_f1_vanilla_drifts_more_at_8x_than_at_1x_the_training_length():
-    # 6 unseen seeds, shared noise per seed: 13 vs 97 frames (~20 s); docs/toy.md has 16 seeds
+    # 6 unseen seeds, one noise draw per seed: 13 vs 97 frames (~20 s); docs/toy.md has 16 seeds
     seeds = [EVAL_SEED_OFFSET + i for i in range(6)]
     table = evaluate.evaluate_organisms([("f1", "vanilla")], seeds=seeds, multiples=(1, 8), progress=False)
     drift = evaluate.drift_table(table).set_index(["measure", "multiple"])

@@ -1,7 +1,7 @@
 """`fpkit toy ...`: train a toy organism, evaluate the shipped ones, list them.
 
     fpkit toy train --variant f1 --steps 14000 --seed 0 [--out DIR] [--resume DIR]
-    fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval] [--only f1/vanilla ...]
+    fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval] [--only f1/vanilla ...] [--noise per-seed]
     fpkit toy eval --reuse A/table.parquet B/table.parquet --out results/toy_eval   # merge split runs
     fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR [--baseline RUN]  # loss and likeness versus steps
     fpkit toy list
@@ -43,6 +43,9 @@ def eval_main(argv) -> int:
     parser.add_argument("--prompt", default="auto", choices=("auto", "generic"),
                         help="auto: organisms trained with --heading-prompt sample with their start image's heading "
                              "prompt, others with the generic one; generic: the generic prompt for all (the control)")
+    parser.add_argument("--noise", default="per-seed", choices=("per-seed", "shared"),
+                        help="per-seed: clip s samples noise seed s (each clip its own draw, shared by every organism "
+                             "and strategy on it); shared: noise seed 0 for every clip (the tables up to stop 29)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds < 2:
@@ -92,6 +95,13 @@ def eval_main(argv) -> int:
         bad = [str(t) for t, p in zip(reuse or [], parts) if not set(key) <= set(p.columns)]
         if bad:
             return _fail(f"--reuse: not `fpkit toy eval` tables (no {key} columns): {bad}")
+        # tables written before the noise rule existed sampled every clip with noise seed 0
+        parts = [p if "noise_seed" in p.columns else p.assign(noise_seed=0) for p in parts]
+        rules = [_noise_rule(p) for p in parts]
+        if len(set(rules)) > 1:
+            return _fail(f"--reuse: the tables were sampled with different noise rules {rules}; "
+                         f"pair only tables of one rule (re-sample with --noise)")
+        args.noise = rules[0]
         table = pd.concat(parts, ignore_index=True)
         twice = table.duplicated(key)
         if twice.any():
@@ -104,7 +114,7 @@ def eval_main(argv) -> int:
     else:
         table = ev.evaluate_organisms(organisms, seeds=seeds, multiples=tuple(args.multiples),
                                       num_inference_steps=args.steps, progress=not args.no_progress, root=args.root,
-                                      prompt=args.prompt)
+                                      prompt=args.prompt, noise=args.noise)
         table.to_parquet(out / "table.parquet")
     top = int(table.multiple.max())
     used = sorted(int(x) for x in table.seed.unique())
@@ -121,7 +131,7 @@ def eval_main(argv) -> int:
         "pattern": "The paper's Table 1 pattern, judged on paired intervals",
     }
     lines = ["# Toy organism evaluation", "", f"Command: `{command}`", "",
-             f"{len(used)} unseen start images (seeds {used[0]}..{used[-1]}), shared noise per seed, "
+             f"{len(used)} unseen start images (seeds {used[0]}..{used[-1]}), {_NOISE_TEXT[args.noise]}, "
              f"{args.steps} sampling steps. Drift: start vs end windows (15% of frames 1..T-1).", ""]
     for key, frame in sections.items():
         frame.to_csv(out / f"{key}.csv", index=False)
@@ -130,10 +140,22 @@ def eval_main(argv) -> int:
         print(f"\n{titles[key]}\n{text}")
     lines += _contact_sheets(out, used[0], sorted({(v, st) for v, st in zip(table.variant, table.strategy)},
                                                      key=_order), sorted(set(table.multiple) - {0}), args.steps,
-                             args.root)
+                             args.root, args.noise)
     (out / "report.md").write_text("\n".join(lines))
     print(f"\n-> {out}/report.md, {out}/table.parquet")
     return 0
+
+
+_NOISE_TEXT = {"per-seed": "one noise draw per start image (noise seed = clip seed) shared by every organism and "
+                            "strategy on it",
+               "shared": "one noise draw (noise seed 0) shared by every start image, organism and strategy"}
+
+
+def _noise_rule(table) -> str:
+    """"per-seed" or "shared" from an eval table's noise_seed column ("mixed" if neither)."""
+    if (table.noise_seed == table.seed).all():
+        return "per-seed"
+    return "shared" if (table.noise_seed == 0).all() else "mixed"
 
 
 def _order(pair) -> tuple:
@@ -143,7 +165,8 @@ def _order(pair) -> tuple:
     return (list(ABLATION).index(pair), "") if pair in ABLATION else (len(ABLATION), "/".join(pair))
 
 
-def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root=None) -> list[str]:
+def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root=None,
+                    noise: str = "per-seed") -> list[str]:
     """Real clip beside every (variant, strategy) from one start image at 1x and the longest length."""
     import matplotlib
 
@@ -160,7 +183,8 @@ def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root
     for m in sorted({1, max(multiples)}):
         videos = {}
         for variant, strategy in organisms:
-            videos[f"{variant} {strategy}"] = ev.generate(pipes[variant], seed, 3 * m, strategy, steps).video
+            videos[f"{variant} {strategy}"] = ev.generate(pipes[variant], seed, 3 * m, strategy, steps,
+                                                          noise_seed=ev.noise_seed_for(seed, noise)).video
         frames = next(iter(videos.values())).shape[0]
         spec = ev.geometry(next(iter(pipes.values())))["spec"]
         videos = {"real": real_video(seed, frames, spec), **videos}
@@ -181,6 +205,9 @@ def curve_main(argv) -> int:
     parser.add_argument("--baseline", default=None, metavar="RUN",
                         help="compare every other run with this one (a folder name among RUN_DIRs) at the steps "
                              "they share: paired median differences over seeds with 95%% intervals (OUT/paired.csv)")
+    parser.add_argument("--noise", default="per-seed", choices=("per-seed", "shared"),
+                        help="per-seed: clip s samples noise seed s; shared: noise seed 0 for every clip (the curves "
+                             "up to stop 29)")
     args = parser.parse_args(argv)
     bad = [r for r in args.runs if not (Path(r) / "meta.json").is_file()]
     if bad:
@@ -210,7 +237,7 @@ def curve_main(argv) -> int:
     names = variants if len(set(variants)) == len(variants) and args.baseline is None else labels
     for run, meta, name, label in zip(args.runs, metas, names, labels):
         losses[name] = meta["loss_curve"]
-        tables.append(ev.likeness_vs_steps(run, seeds).assign(variant=name, run=label))
+        tables.append(ev.likeness_vs_steps(run, seeds, noise=args.noise).assign(variant=name, run=label))
     table = pd.concat(tables, ignore_index=True)
     table.to_csv(out / "likeness_vs_steps.csv", index=False)
     import matplotlib.pyplot as plt

@@ -316,13 +316,31 @@ def prompt_for(pipe, seed: int, prompt: str = "auto") -> str:
     return getattr(pipe, "fpkit_prompt", "")
 
 
+# How evaluations draw the sampling noise. "per-seed": clip `seed` samples with noise seed `seed`, so every
+# clip has its own noise draw and the organisms and strategies on one clip share it (paired); "shared":
+# noise seed 0 for every clip (every toy evaluation up to stop 29), so all clips share one draw and the
+# intervals over clips hold that draw fixed: where the noise decides much (where the inverted far end puts
+# the sprites), a figure then rests on one draw.
+NOISE = ("per-seed", "shared")
+
+
+def noise_seed_for(seed: int, noise: str = "per-seed") -> int:
+    """The noise seed `generate` uses for clip `seed` under the `noise` rule (see NOISE)."""
+    if noise not in NOISE:
+        raise ValueError(f"noise must be one of {NOISE}, got {noise!r}")
+    return int(seed) if noise == "per-seed" else 0
+
+
 def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = None, num_inference_steps: int = 12,
-             noise_seed: int = 0, prompt: str = "auto", **kwargs):
+             noise_seed: int | None = None, prompt: str = "auto", **kwargs):
     """Sample the organism from the start image of world clip `seed` for `num_sections` sections
     with its training geometry (frame size, lws, HistorySpec from its config) and `prompt_for(pipe,
-    seed, prompt)`: an fpkit Run. The noise depends on `noise_seed` only, so two organisms or
-    strategies on one (seed, noise_seed) are paired."""
+    seed, prompt)`: an fpkit Run. The noise depends on `noise_seed` only (default: `seed`, one draw per
+    clip), so two organisms or strategies on one (seed, noise_seed) are paired."""
     import fpkit
+
+    if noise_seed is None:
+        noise_seed = seed
 
     g = geometry(pipe)
     sampling_type = sampling_type or getattr(pipe, "fpkit_sampling_type", "vanilla")
@@ -339,18 +357,21 @@ def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = Non
 
 
 def likeness(pipe, seeds=None, num_sections: int | None = None, sampling_type: str | None = None,
-             num_inference_steps: int = 12, prompt: str = "auto") -> pd.DataFrame:
+             num_inference_steps: int = 12, prompt: str = "auto", noise: str = "per-seed") -> pd.DataFrame:
     """`compare_to_world` for generations at 1x the training clip length (default) from several start
-    images: one row per seed, `passes` flattened to `pass_<name>` columns."""
+    images: one row per seed, `passes` flattened to `pass_<name>` columns. `noise`: see NOISE."""
     g = geometry(pipe)
     num_sections = num_sections or g["train_sections"]
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(8)]
+    noise_seed_for(0, noise)  # refuse a bad rule before sampling
     rows = []
     for seed in seeds:
-        video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps, prompt=prompt).video
+        video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps,
+                         noise_seed=noise_seed_for(seed, noise), prompt=prompt).video
         result = compare_to_world(video, seed, g["spec"], g["lws"])
         passes = result.pop("passes")
-        rows.append({"seed": seed, **result, **{f"pass_{k}": v for k, v in passes.items()}})
+        rows.append({"seed": seed, "noise_seed": noise_seed_for(seed, noise), **result,
+                     **{f"pass_{k}": v for k, v in passes.items()}})
     return pd.DataFrame(rows)
 
 
@@ -365,15 +386,15 @@ BASELINE = ("f1", "vanilla")
 
 def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sections: int = 3,
                        num_inference_steps: int = 12, progress: bool = True, root=None,
-                       prompt: str = "auto") -> pd.DataFrame:
+                       prompt: str = "auto", noise: str = "per-seed") -> pd.DataFrame:
     """Sample every (variant, strategy) of `organisms` (default ABLATION over the shipped variants) from
     each seed's start image at `multiples` x `base_sections` sections (the f1 organisms' training
     length: the same lengths for every variant, so the ablation is paired) plus at each variant's own
-    training length (multiple 0 marks it), with shared noise per seed. `root`: a folder of checkpoint
-    folders named by variant (default: the shipped ones), e.g. training runs. `prompt`: see
-    `prompt_for` ("generic" samples heading-prompted organisms without their words). Returns a long table:
-    variant, strategy, seed, multiple, sections, frames, measure, value, real (the real clip's value where
-    one exists)."""
+    training length (multiple 0 marks it); every organism and strategy on a seed shares its noise
+    (`noise`, see NOISE: default one draw per seed). `root`: a folder of checkpoint folders named by
+    variant (default: the shipped ones), e.g. training runs. `prompt`: see `prompt_for` ("generic" samples
+    heading-prompted organisms without their words). Returns a long table: variant, strategy, seed,
+    noise_seed, multiple, sections, frames, measure, value, real (the real clip's value where one exists)."""
     from tqdm.auto import tqdm
 
     from .organism import available, load_organism
@@ -385,6 +406,7 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         raise ValueError(f"toy variants {missing} are not in {root or 'the shipped checkpoints'}; there: {shipped}")
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(16)]
     _check_prompt(prompt)  # before any organism loads
+    noise_seed_for(0, noise)
     if any(int(s) < EVAL_SEED_OFFSET for s in seeds):
         raise ValueError(f"evaluation seeds must be >= EVAL_SEED_OFFSET ({EVAL_SEED_OFFSET}: never trained on), "
                          f"got {[s for s in seeds if int(s) < EVAL_SEED_OFFSET]}")
@@ -399,7 +421,8 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         pipe = pipes[variant]
         g = geometry(pipe)
         t0 = time.perf_counter()
-        video = generate(pipe, seed, sections, strategy, num_inference_steps, prompt=prompt).video.float().cpu()
+        video = generate(pipe, seed, sections, strategy, num_inference_steps, noise_seed=noise_seed_for(seed, noise),
+                         prompt=prompt).video.float().cpu()
         seconds = time.perf_counter() - t0
         like = compare_to_world(video, seed, g["spec"], g["lws"])
         values = {k: (v, like.get(f"{k}_real", np.nan)) for k, v in like.items()
@@ -408,8 +431,8 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         real_drift = drift(_truth(seed, video.shape[0], g["spec"]).frames, seed, g["spec"])
         values.update({k: (v, real_drift[k]) for k, v in drift(video, seed, g["spec"]).items()})
         values["sample_seconds"] = (seconds, np.nan)
-        base = dict(variant=variant, strategy=strategy, seed=int(seed), multiple=multiple, sections=sections,
-                    frames=int(video.shape[0]))
+        base = dict(variant=variant, strategy=strategy, seed=int(seed), noise_seed=noise_seed_for(seed, noise),
+                    multiple=multiple, sections=sections, frames=int(video.shape[0]))
         rows += [{**base, "measure": k, "value": v, "real": r} for k, (v, r) in values.items()]
     return pd.DataFrame(rows)
 
@@ -511,10 +534,12 @@ def paper_pattern(table: pd.DataFrame, multiple: int = 8, level: float = 0.95) -
 # Training curves
 
 
-def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progress: bool = True) -> pd.DataFrame:
+def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progress: bool = True,
+                      noise: str = "per-seed") -> pd.DataFrame:
     """Likeness at the training length for every EMA snapshot of a training run folder
     (`fpkit toy train --snapshot-every N --out DIR`) and its final weights: long table
-    (step, seed, measure, value)."""
+    (step, seed, measure, value). `noise`: see NOISE."""
+    noise_seed_for(0, noise)
     import json
 
     from tqdm.auto import tqdm
@@ -531,7 +556,7 @@ def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progre
     rows = []
     for step, path in tqdm(weights, desc=f"likeness vs steps {run_dir.name}", disable=not progress):
         pipe = load_organism(run_dir, weights=path)
-        table = likeness(pipe, seeds, num_inference_steps=num_inference_steps)
+        table = likeness(pipe, seeds, num_inference_steps=num_inference_steps, noise=noise)
         for measure in [*TARGETS, "looks_like_world"]:
             rows += [dict(step=step, seed=seed, measure=measure, value=float(v))
                      for seed, v in zip(table.seed, table[measure])]
