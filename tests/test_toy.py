@@ -433,6 +433,10 @@ def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
     assert main(["eval", "--root", str(root), "--reuse", str(legacy), str(tmp_path / "c" / "table.parquet"),
                  "--out", str(tmp_path / "old"), "--steps", "1"]) == 0
     assert "noise seed 0) shared by every start image" in (tmp_path / "old" / "report.md").read_text()
+    a.assign(noise_seed=7).to_parquet(tmp_path / "odd.parquet")
+    assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "odd.parquet"), "--out",
+                 str(tmp_path / "odd")]) == 2
+    assert "neither its clip seeds nor all 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*common, "--noise", "fixed", "--out", str(tmp_path / "d")])
 

@@ -98,6 +98,9 @@ def eval_main(argv) -> int:
         # tables written before the noise rule existed sampled every clip with noise seed 0
         parts = [p if "noise_seed" in p.columns else p.assign(noise_seed=0) for p in parts]
         rules = [_noise_rule(p) for p in parts]
+        if "mixed" in rules:
+            return _fail(f"--reuse: a table's noise seeds are neither its clip seeds nor all 0 (rules {rules}): "
+                         f"not made by `fpkit toy eval`")
         if len(set(rules)) > 1:
             return _fail(f"--reuse: the tables were sampled with different noise rules {rules}; "
                          f"pair only tables of one rule (re-sample with --noise)")
