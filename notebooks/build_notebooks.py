@@ -196,7 +196,8 @@ NOTEBOOKS = {
                "metrics to what the toy can measure. The conclusion below is generated from the numbers."),
         ("md", "**Parameters.** `RESULTS` is the committed `fpkit toy eval` output (16 unseen clips, 1x / 4x / "
                "8x the f1 training length); it is reused when present (sampling it again takes ~17 min on 2 "
-               "cores: set `RECOMPUTE = True`). `SMOKE` (CI) samples 2 clips at 2 steps instead."),
+               "cores: set `RECOMPUTE = True`; a recompute draws one noise per clip, the committed table one "
+               "draw for all clips, as every table before stop 30). `SMOKE` (CI) samples 2 clips at 2 steps instead."),
         ("code", 'import os\n\nRESULTS = "../results/toy_eval"\nRECOMPUTE = False\nMULTIPLE = 8  # length of the ablation, x the f1 training clips\n'
                  'SMOKE = os.environ.get("FPKIT_SMOKE") == "1"\nMODEL = "toy"  # the shipped organisms (fpkit.toy)'),
         ("code", "from pathlib import Path\n\nimport pandas as pd\nimport torch\nfrom IPython.display import Markdown, display\n\n"
@@ -209,7 +210,13 @@ NOTEBOOKS = {
                  "    MULTIPLE = 2 if SMOKE else MULTIPLE\n"
                  "    table = ev.evaluate_organisms(seeds=range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + (2 if SMOKE else 16)),\n"
                  "                                  multiples=(1, MULTIPLE), num_inference_steps=2 if SMOKE else 12)\n"
-                 "MULTIPLE = int(table.multiple.max())\ntable.head()"),
+                 "MULTIPLE = int(table.multiple.max())\n"
+                 "# tables written before stop 30 have no noise_seed column: every clip sampled noise seed 0\n"
+                 "per_clip = \"noise_seed\" in table and bool((table.noise_seed == table.seed).all())\n"
+                 "print(\"noise:\", \"one draw per clip (noise seed = clip seed)\" if per_clip else\n"
+                 "      \"one draw (noise seed 0) shared by every clip: where the noise decides much (the inverted \"\n"
+                 "      \"organism's far end) a figure rests on that one draw (docs/toy.md)\")\n"
+                 "table.head()"),
         ("md", "## What the paper measures, and what the toy can say\n\n"
                "| paper | stands for | fpkit on the toy | can the toy say it? |\n| --- | --- | --- | --- |\n"
                "| Δdrift of clarity (MUSIQ), start vs end 15% | the picture decaying over the video | `drift_hist`: Hellinger distance between the colour histograms of the first and last 15% of frames | yes for colour decay; the toy has no perceptual quality model (MUSIQ needs weights and natural images) |\n"

@@ -437,11 +437,18 @@ def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
     assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "odd.parquet"), "--out",
                  str(tmp_path / "odd")]) == 2
     assert "neither its clip seeds nor all 0" in capsys.readouterr().err
+    assert main(["eval", "--root", str(root), "--reuse", tables[0], "--noise", "shared", "--out",
+                 str(tmp_path / "e")]) == 2
+    assert "--noise shared: the tables were sampled with --noise per-seed" in capsys.readouterr().err
+    a[a.seed == a.seed.min()].to_parquet(tmp_path / "one_seed.parquet")
+    assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "one_seed.parquet"), tables[1], "--out",
+                 str(tmp_path / "f")]) == 2
+    assert "different seeds" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*common, "--noise", "fixed", "--out", str(tmp_path / "d")])
 
 
-def test_generate_draws_one_noise_per_clip_and_the_shared_rule_one_for_all(tmp_path):
+def test_generate_draws_one_noise_per_clip_and_the_shared_rule_one_for_all(tmp_path, monkeypatch):
     from fpkit.toy.cli import main
 
     assert main(["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "1",
@@ -451,9 +458,19 @@ def test_generate_draws_one_noise_per_clip_and_the_shared_rule_one_for_all(tmp_p
     assert evaluate.noise_seed_for(b) == b and evaluate.noise_seed_for(b, "shared") == 0
     with pytest.raises(ValueError, match="'fixed'"):
         evaluate.noise_seed_for(a, "fixed")
+    def no_loading(*args, **kwargs):
+        raise AssertionError("an organism loaded before the bad rule was refused")
+
+    monkeypatch.setattr(organism, "load_organism", no_loading)
     with pytest.raises(ValueError, match="'fixed'"):
         evaluate.evaluate_organisms([("f1", "vanilla")], seeds=[a], root=tmp_path, noise="fixed", progress=False)
+    with pytest.raises(ValueError, match="'fixed'"):
+        evaluate.likeness_vs_steps(tmp_path / "f1", [a], noise="fixed")
+    monkeypatch.undo()
+    with pytest.raises(TypeError, match="noise_seed"):
+        evaluate.generate(pipe, b, 1, num_inference_steps=1, noise="shared")
     video = evaluate.generate(pipe, b, 1, num_inference_steps=1).video
+    assert torch.equal(video, evaluate.generate(pipe, np.int64(b), 1, num_inference_steps=1).video)  # numpy seeds
     assert torch.equal(video, evaluate.generate(pipe, b, 1, num_inference_steps=1, noise_seed=b).video)
     assert not torch.equal(video, evaluate.generate(pipe, b, 1, num_inference_steps=1, noise_seed=0).video)
     table = evaluate.likeness(pipe, [a, b], num_sections=1, num_inference_steps=1, noise="shared")
@@ -640,6 +657,12 @@ def test_cli_curve_compares_two_recipes_at_equal_steps(tmp_path, capsys):
     import matplotlib.pyplot as plt
 
     assert plt.get_fignums() == []  # the command closed its figure
+    assert (table.noise_seed == table.seed).all() and "one noise draw per start image" in capsys.readouterr().out
+    assert main(["curve", runs[0], "--seeds", "2", "--noise", "shared", "--out", str(tmp_path / "shared")]) == 0
+    shared = pd.read_csv(tmp_path / "shared" / "likeness_vs_steps.csv").set_index(["seed", "measure"])
+    assert (shared.noise_seed == 0).all()
+    mine = table[table.run == "base"].set_index(["seed", "measure"])
+    assert not np.allclose(shared.loc[mine.index, "value"], mine.value, equal_nan=True)  # other draws
     assert main(["curve", *runs, "--baseline", "nope", "--out", str(out)]) == 2
     assert "--baseline 'nope' is not one of the runs" in capsys.readouterr().err
     assert main(["curve", runs[0], runs[0], "--out", str(out)]) == 2

@@ -12,12 +12,13 @@ HunyuanVideoFramepackPipeline so `fpkit.sample` drives them exactly as it drives
 
 from . import world
 from .codec import PatchPCACodec, fit_codec, round_trip_psnr
-from .evaluate import (TARGETS, ablation_table, compare_to_world, drift, drift_table, evaluate_organisms, generate,
-                       likeness, likeness_table, paper_pattern)
+from .evaluate import (NOISE, TARGETS, ablation_table, compare_to_world, drift, drift_table, evaluate_organisms,
+                       generate, likeness, likeness_table, noise_seed_for, paper_pattern)
 from .organism import PROMPT, available, build_pipeline, load_organism, read_config, read_meta
 from .train import VARIANTS, Variant  # the training function is fpkit.toy.train.train
 
 __all__ = [
+    "NOISE",
     "PROMPT",
     "TARGETS",
     "VARIANTS",
@@ -35,6 +36,7 @@ __all__ = [
     "ablation_table",
     "likeness",
     "likeness_table",
+    "noise_seed_for",
     "paper_pattern",
     "load_organism",
     "read_config",

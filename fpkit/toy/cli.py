@@ -3,7 +3,7 @@
     fpkit toy train --variant f1 --steps 14000 --seed 0 [--out DIR] [--resume DIR]
     fpkit toy eval [--seeds 16] [--multiples 1 4 8] [--out results/toy_eval] [--only f1/vanilla ...] [--noise per-seed]
     fpkit toy eval --reuse A/table.parquet B/table.parquet --out results/toy_eval   # merge split runs
-    fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR [--baseline RUN]  # loss and likeness versus steps
+    fpkit toy curve RUN_DIR [RUN_DIR ...] --out DIR [--baseline RUN] [--noise per-seed]  # likeness vs steps
     fpkit toy list
 """
 
@@ -43,9 +43,10 @@ def eval_main(argv) -> int:
     parser.add_argument("--prompt", default="auto", choices=("auto", "generic"),
                         help="auto: organisms trained with --heading-prompt sample with their start image's heading "
                              "prompt, others with the generic one; generic: the generic prompt for all (the control)")
-    parser.add_argument("--noise", default="per-seed", choices=("per-seed", "shared"),
-                        help="per-seed: clip s samples noise seed s (each clip its own draw, shared by every organism "
-                             "and strategy on it); shared: noise seed 0 for every clip (the tables up to stop 29)")
+    parser.add_argument("--noise", default=None, choices=("per-seed", "shared"),
+                        help="per-seed (default): clip s samples noise seed s (each clip its own draw, shared by every "
+                             "organism and strategy on it); shared: noise seed 0 for every clip (the tables up to stop "
+                             "29). With --reuse: the tables' own rule (a different --noise is refused)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds < 2:
@@ -104,6 +105,12 @@ def eval_main(argv) -> int:
         if len(set(rules)) > 1:
             return _fail(f"--reuse: the tables were sampled with different noise rules {rules}; "
                          f"pair only tables of one rule (re-sample with --noise)")
+        if args.noise is not None and args.noise != rules[0]:
+            return _fail(f"--noise {args.noise}: the tables were sampled with --noise {rules[0]}")
+        seed_sets = sorted({tuple(sorted(set(p.seed))) for p in parts})
+        if len(seed_sets) > 1:
+            return _fail(f"--reuse: the tables were sampled on different seeds {[list(s) for s in seed_sets]}: "
+                         f"their strategies would not be paired")
         args.noise = rules[0]
         table = pd.concat(parts, ignore_index=True)
         twice = table.duplicated(key)
@@ -115,6 +122,7 @@ def eval_main(argv) -> int:
         if reuse:
             table.to_parquet(out / "table.parquet")
     else:
+        args.noise = args.noise or "per-seed"
         table = ev.evaluate_organisms(organisms, seeds=seeds, multiples=tuple(args.multiples),
                                       num_inference_steps=args.steps, progress=not args.no_progress, root=args.root,
                                       prompt=args.prompt, noise=args.noise)
@@ -143,7 +151,7 @@ def eval_main(argv) -> int:
         print(f"\n{titles[key]}\n{text}")
     lines += _contact_sheets(out, used[0], sorted({(v, st) for v, st in zip(table.variant, table.strategy)},
                                                      key=_order), sorted(set(table.multiple) - {0}), args.steps,
-                             args.root, args.noise)
+                             args.root, args.noise, args.prompt)
     (out / "report.md").write_text("\n".join(lines))
     print(f"\n-> {out}/report.md, {out}/table.parquet")
     return 0
@@ -169,7 +177,7 @@ def _order(pair) -> tuple:
 
 
 def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root=None,
-                    noise: str = "per-seed") -> list[str]:
+                    noise: str = "per-seed", prompt: str = "auto") -> list[str]:
     """Real clip beside every (variant, strategy) from one start image at 1x and the longest length."""
     import matplotlib
 
@@ -187,7 +195,8 @@ def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root
         videos = {}
         for variant, strategy in organisms:
             videos[f"{variant} {strategy}"] = ev.generate(pipes[variant], seed, 3 * m, strategy, steps,
-                                                          noise_seed=ev.noise_seed_for(seed, noise)).video
+                                                          noise_seed=ev.noise_seed_for(seed, noise),
+                                                          prompt=prompt).video
         frames = next(iter(videos.values())).shape[0]
         spec = ev.geometry(next(iter(pipes.values())))["spec"]
         videos = {"real": real_video(seed, frames, spec), **videos}
@@ -249,6 +258,7 @@ def curve_main(argv) -> int:
     fig.savefig(out / "training_curves.png", dpi=110)
     plt.close(fig)  # a command, not a notebook: leave no figure registered with pyplot
     summary = table.groupby(["variant", "step", "measure"])["value"].median().unstack("measure")
+    print(f"{args.seeds} unseen start images, noise: {_NOISE_TEXT[args.noise]}")
     print(summary.round(3).to_string())
     written = [out / "training_curves.png", out / "likeness_vs_steps.csv"]
     if args.baseline is not None:

@@ -339,8 +339,10 @@ def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = Non
     clip), so two organisms or strategies on one (seed, noise_seed) are paired."""
     import fpkit
 
-    if noise_seed is None:
-        noise_seed = seed
+    if "noise" in kwargs:
+        raise TypeError("generate takes noise_seed=N (default: the clip seed); noise='per-seed'/'shared' is the "
+                        "rule of likeness and evaluate_organisms")
+    noise_seed = int(seed if noise_seed is None else noise_seed)  # numpy integers too (table.seed values)
 
     g = geometry(pipe)
     sampling_type = sampling_type or getattr(pipe, "fpkit_sampling_type", "vanilla")
@@ -538,7 +540,7 @@ def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progre
                       noise: str = "per-seed") -> pd.DataFrame:
     """Likeness at the training length for every EMA snapshot of a training run folder
     (`fpkit toy train --snapshot-every N --out DIR`) and its final weights: long table
-    (step, seed, measure, value). `noise`: see NOISE."""
+    (step, seed, noise_seed, measure, value). `noise`: see NOISE."""
     noise_seed_for(0, noise)
     import json
 
@@ -558,8 +560,8 @@ def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progre
         pipe = load_organism(run_dir, weights=path)
         table = likeness(pipe, seeds, num_inference_steps=num_inference_steps, noise=noise)
         for measure in [*TARGETS, "looks_like_world"]:
-            rows += [dict(step=step, seed=seed, measure=measure, value=float(v))
-                     for seed, v in zip(table.seed, table[measure])]
+            rows += [dict(step=step, seed=seed, noise_seed=n, measure=measure, value=float(v))
+                     for seed, n, v in zip(table.seed, table.noise_seed, table[measure])]
     return pd.DataFrame(rows)
 
 
