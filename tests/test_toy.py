@@ -316,6 +316,34 @@ def test_cli_history_sets_the_packed_layout_the_organism_trains_and_samples_with
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_sections_sets_the_training_plans_and_the_length_it_is_evaluated_at(tmp_path, monkeypatch):
+    from fpkit.toy.cli import main
+
+    drawn = []
+    plan = fpkit.planning.plan
+
+    def spy(strategy, num_sections, *args, **kwargs):
+        drawn.append(num_sections)
+        return plan(strategy, num_sections, *args, **kwargs)
+
+    monkeypatch.setattr(fpkit.planning, "plan", spy)
+    out = tmp_path / "short"
+    base = ["train", "--variant", "inverted", "--batch-size", "2", "--no-progress"]
+    assert main([*base, "--steps", "30", "--sections", "1", "2", "--out", str(out)]) == 0
+    assert set(drawn) == {1, 2}  # training plans of 1 and 2 sections only (inverted's own: 1-4)
+    monkeypatch.undo()
+    config = json.loads((out / "config.json").read_text())
+    assert config["variant"]["sections"] == [1, 2] and config["variant"]["name"] == "inverted"
+    g = evaluate.geometry(organism.load_organism(str(out)))
+    assert g["train_sections"] == 2  # `fpkit toy eval` scores it at 2 sections (9 frames)
+    with pytest.raises(ValueError, match="variant config differs"):
+        main([*base, "--steps", "31", "--resume", str(out), "--out", str(tmp_path / "y")])  # 1-4: another cut
+    for bad in (["0", "2"], ["3", "2"]):
+        with pytest.raises(SystemExit):
+            main([*base, "--steps", "2", "--sections", *bad, "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+
+
 def test_cli_world_speed_trains_on_and_scores_against_that_world(tmp_path):
     from fpkit.toy.cli import main
 

@@ -582,6 +582,10 @@ def main(argv=None) -> int:
                              "for f1, as released). The toy codec has no temporal compression, so one 1x latent "
                              "frame is one pixel frame (HunyuanVideo's covers 4): --history 4 2 16 gives the toy "
                              "the released checkpoints' 4 pixel frames at full resolution")
+    parser.add_argument("--sections", type=int, nargs=2, default=None, metavar=("LO", "HI"),
+                        help="lengths of the training plans in sections, inclusive (default: the variant's, 1 3 for "
+                             "the F1 variants, 1 4 for inverted); HI sets the training length the organism is "
+                             "evaluated at and, for inverted plans, how far the far end lies from the start image")
     parser.add_argument("--world-speed", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                         help=f"sprite speed range of the training world in px/frame (default {WorldSpec.speed[0]} "
                              f"{WorldSpec.speed[1]}); kept in config.json, so evaluation scores against this world")
@@ -622,6 +626,11 @@ def main(argv=None) -> int:
         if history.k1 < 1:
             parser.error(f"--history: K1 must be >= 1 (the frame before the window), got {history.k1}")
         variant = replace(variant, history=history)
+    if args.sections is not None:
+        try:
+            variant = replace(variant, sections=tuple(args.sections))
+        except ValueError as err:
+            parser.error(f"--sections {' '.join(map(str, args.sections))}: {err}")
     spec = None
     if args.world_speed is not None:
         try:
