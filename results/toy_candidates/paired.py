@@ -2,8 +2,9 @@
 in both, the medians at the training length and the paired median and mean differences A - B [95%]
 (the mean for the discrete visibility shares, whose per-seed differences are mostly 0).
 
-    python results/toy_candidates/paired.py A/table.parquet B/table.parquet [--map f1=f1 ...]
---map NEW=OLD pairs variant NEW of A with variant OLD of B (e.g. f1+D=f1: an ablation against its base)."""
+    python results/toy_candidates/paired.py A/table.parquet B/table.parquet [--map f1=f1 ...] [--multiple M]
+--map NEW=OLD pairs variant NEW of A with variant OLD of B (e.g. f1+D=f1: an ablation against its base).
+--multiple M compares at M x the f1 training length (3M sections) instead of each variant's own length (0)."""
 import argparse
 
 import pandas as pd
@@ -16,6 +17,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("a")
 parser.add_argument("b")
 parser.add_argument("--map", nargs="*", default=[])
+parser.add_argument("--multiple", type=int, default=0)
 args = parser.parse_args()
 a, b = pd.read_parquet(args.a), pd.read_parquet(args.b)
 for t in (a, b):
@@ -25,11 +27,12 @@ mapping = dict(m.split("=") for m in args.map)
 
 
 def values(t, variant, strategy, measure):
-    sel = t[(t.variant == variant) & (t.strategy == strategy) & (t.multiple == 0) & (t.measure == measure)]
+    sel = t[(t.variant == variant) & (t.strategy == strategy) & (t.multiple == args.multiple) & (t.measure == measure)]
     return sel.set_index("seed")[["value", "noise_seed"]].sort_index()
 
 
-print(f"A = {args.a}\nB = {args.b}\nmedians over seeds at the training length; A - B: paired median and mean differences [95%]")
+where = "each variant's training length" if args.multiple == 0 else f"{args.multiple}x the f1 training length"
+print(f"A = {args.a}\nB = {args.b}\nmedians over seeds at {where}; A - B: paired median and mean differences [95%]")
 for variant, strategy in a[["variant", "strategy"]].drop_duplicates().itertuples(index=False):
     other = mapping.get(variant, variant)
     if not ((b.variant == other) & (b.strategy == strategy)).any():
