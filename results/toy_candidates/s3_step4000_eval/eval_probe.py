@@ -1,0 +1,11 @@
+"""Likeness at the training length only (evaluate_organisms with no multiples), one draw per clip."""
+import sys
+import torch
+from fpkit.toy import evaluate as ev
+from fpkit.toy.world import EVAL_SEED_OFFSET
+torch.set_num_threads(1)
+root, out, pairs = sys.argv[1], sys.argv[2], [tuple(p.split("/")) for p in sys.argv[3:]]
+t = ev.evaluate_organisms(pairs, seeds=range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 16), multiples=(), root=root,
+                          progress=False)
+t.to_parquet(out)
+print(ev.likeness_table(t)[["variant", "strategy", "measure", "estimate", "low", "high"]].to_string())
