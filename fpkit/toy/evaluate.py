@@ -324,10 +324,14 @@ def prompt_for(pipe, seed: int, prompt: str = "auto") -> str:
 NOISE = ("per-seed", "shared")
 
 
-def noise_seed_for(seed: int, noise: str = "per-seed") -> int:
-    """The noise seed `generate` uses for clip `seed` under the `noise` rule (see NOISE)."""
+def _check_noise(noise) -> None:
     if noise not in NOISE:
         raise ValueError(f"noise must be one of {NOISE}, got {noise!r}")
+
+
+def noise_seed_for(seed: int, noise: str = "per-seed") -> int:
+    """The noise seed `generate` uses for clip `seed` under the `noise` rule (see NOISE)."""
+    _check_noise(noise)
     return int(seed) if noise == "per-seed" else 0
 
 
@@ -365,14 +369,15 @@ def likeness(pipe, seeds=None, num_sections: int | None = None, sampling_type: s
     g = geometry(pipe)
     num_sections = num_sections or g["train_sections"]
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(8)]
-    noise_seed_for(0, noise)  # refuse a bad rule before sampling
+    _check_noise(noise)  # before sampling
     rows = []
     for seed in seeds:
-        video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps,
-                         noise_seed=noise_seed_for(seed, noise), prompt=prompt).video
+        noise_seed = noise_seed_for(seed, noise)
+        video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps, noise_seed=noise_seed,
+                         prompt=prompt).video
         result = compare_to_world(video, seed, g["spec"], g["lws"])
         passes = result.pop("passes")
-        rows.append({"seed": seed, "noise_seed": noise_seed_for(seed, noise), **result,
+        rows.append({"seed": seed, "noise_seed": noise_seed, **result,
                      **{f"pass_{k}": v for k, v in passes.items()}})
     return pd.DataFrame(rows)
 
@@ -408,7 +413,7 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         raise ValueError(f"toy variants {missing} are not in {root or 'the shipped checkpoints'}; there: {shipped}")
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(16)]
     _check_prompt(prompt)  # before any organism loads
-    noise_seed_for(0, noise)
+    _check_noise(noise)
     if any(int(s) < EVAL_SEED_OFFSET for s in seeds):
         raise ValueError(f"evaluation seeds must be >= EVAL_SEED_OFFSET ({EVAL_SEED_OFFSET}: never trained on), "
                          f"got {[s for s in seeds if int(s) < EVAL_SEED_OFFSET]}")
@@ -422,8 +427,9 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
     for variant, strategy, seed, multiple, sections in tqdm(jobs, desc="toy eval", disable=not progress):
         pipe = pipes[variant]
         g = geometry(pipe)
+        noise_seed = noise_seed_for(seed, noise)
         t0 = time.perf_counter()
-        video = generate(pipe, seed, sections, strategy, num_inference_steps, noise_seed=noise_seed_for(seed, noise),
+        video = generate(pipe, seed, sections, strategy, num_inference_steps, noise_seed=noise_seed,
                          prompt=prompt).video.float().cpu()
         seconds = time.perf_counter() - t0
         like = compare_to_world(video, seed, g["spec"], g["lws"])
@@ -433,8 +439,8 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         real_drift = drift(_truth(seed, video.shape[0], g["spec"]).frames, seed, g["spec"])
         values.update({k: (v, real_drift[k]) for k, v in drift(video, seed, g["spec"]).items()})
         values["sample_seconds"] = (seconds, np.nan)
-        base = dict(variant=variant, strategy=strategy, seed=int(seed), noise_seed=noise_seed_for(seed, noise),
-                    multiple=multiple, sections=sections, frames=int(video.shape[0]))
+        base = dict(variant=variant, strategy=strategy, seed=int(seed), noise_seed=noise_seed, multiple=multiple,
+                    sections=sections, frames=int(video.shape[0]))
         rows += [{**base, "measure": k, "value": v, "real": r} for k, (v, r) in values.items()]
     return pd.DataFrame(rows)
 
@@ -541,7 +547,7 @@ def likeness_vs_steps(run_dir, seeds=None, num_inference_steps: int = 12, progre
     """Likeness at the training length for every EMA snapshot of a training run folder
     (`fpkit toy train --snapshot-every N --out DIR`) and its final weights: long table
     (step, seed, noise_seed, measure, value). `noise`: see NOISE."""
-    noise_seed_for(0, noise)
+    _check_noise(noise)
     import json
 
     from tqdm.auto import tqdm
