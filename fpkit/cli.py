@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", choices=("auto", "toy", "tiny"), default="auto",
                       help="toy organism (default when shipped) or the tiny random pipeline")
     demo.add_argument("--steps", type=int, default=None, help="denoising steps per section (model default)")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, default=0,
+                      help="tiny pipeline: weights and first noise seed; toy organism: the first of the 4 held-out "
+                           "clips (world seed 1e9 + SEED), each sampled with its own noise draw")
     demo.add_argument("--quick", action="store_true", help="one input, shorter videos")
     demo.add_argument("--workers", type=int, default=None,
                       help="sampling processes sharing the runs (default: one per core, at most 2)")

@@ -15,14 +15,17 @@ TOY_DEMO_STEPS = 8
 
 
 def demo_experiment(model: str, steps: int, seed: int, quick: bool = False) -> dict:
-    """The demo as an experiment (the same runner, store and report as `fpkit run`)."""
+    """The demo as an experiment (the same runner, store and report as `fpkit run`). `seed`: the tiny
+    pipeline's weights and first noise seed; on the toy organism, the first of the 4 held-out clips."""
     from .experiment import model_defaults
 
     seeds = [seed]
     if model == "toy":
         d = {**model_defaults("toy:f1"), "num_inference_steps": TOY_DEMO_STEPS}
-        # held-out world clips, one noise seed each: paired inputs for the intervals
-        images = {f"w{i}": f"toy:{1_000_000_000 + i}" for i in range(4)}
+        # held-out world clips, each sampled with its own noise draw (seed = "image": the clip's world
+        # seed), shared by the strategies on that clip: paired inputs for the intervals
+        images = {f"w{i}": f"toy:{1_000_000_000 + seed + i}" for i in range(4)}
+        seeds = ["image"]
         sections = [3, 12]  # the f1 training clips hold 3 sections; 12 = 4x
         model_cfg = {"name": "toy:inverted", "by_sampling_type": {"vanilla": "toy:f1"}}
         prompt = d["prompt"]

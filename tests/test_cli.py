@@ -35,6 +35,22 @@ def test_demo_on_the_tiny_pipeline_writes_report_videos_traces(tmp_path):
     assert "max-width:1100px" in html and "<table" in html
 
 
+def test_toy_demo_gives_each_clip_its_own_noise_shared_by_the_strategies():
+    """The toy demo's intervals are over clips: each clip is sampled with its own noise draw (its world
+    seed), the same for the three strategies and both lengths on it (paired), and `--seed` moves the clips."""
+    from fpkit.demo import demo_experiment
+    from fpkit.experiment import parse_experiment
+
+    runs = parse_experiment(demo_experiment("toy", 1, 0)).runs()
+    assert len(runs) == 24
+    by_image = {}
+    for r in runs:
+        by_image.setdefault(r.image, set()).add(r.seed)
+    assert by_image == {f"w{i}": {1_000_000_000 + i} for i in range(4)}
+    moved = parse_experiment(demo_experiment("toy", 1, 5)).runs()
+    assert {r.seed for r in moved} == {1_000_000_005 + i for i in range(4)}
+
+
 def test_demo_rejects_bad_steps(capsys):
     import pytest
 

@@ -71,6 +71,10 @@ MALFORMED = [
      "[grid] sampling_type = 'sideways'"),
     ("height_not_divisible", ("height = 32", "height = 40"), "[fixed] height = 40: not divisible by 16"),
     ("negative_seed", ("seed = [0, 1]", "seed = [0, -1]"), "[grid] seed = -1"),
+    ("seed_text", ("seed = [0, 1]", 'seed = [0, "zero"]'), "[grid] seed = 'zero': must be an integer >= 0"),
+    ("seed_image_not_toy", ("seed = [0, 1]", 'seed = ["image"]'),
+     "[grid] seed = 'image' takes each run's noise seed from its toy start image (toy:<seed>), but image 'discs' "
+     "is 'builtin:discs'"),
     ("float_steps", ("num_inference_steps = 1", "num_inference_steps = 1.5"), "[fixed] num_inference_steps = 1.5"),
     ("bool_width", ("width = 48", "width = true"), "[fixed] width = True"),
     ("empty_axis", ("seed = [0, 1]", "seed = []"), "[grid] seed = []"),
@@ -189,6 +193,25 @@ def test_million_run_grid_validates_fast_and_needs_yes(tmp_path, no_model):
         Runner(exp, tmp_path / "out", progress=False).run()
     assert not (tmp_path / "out").exists()
     assert parse_experiment({**data, "max_runs": 10 ** 6}).max_runs == 10 ** 6
+
+
+def test_seed_image_gives_each_toy_clip_its_own_noise(tmp_path, no_model):
+    """`seed = "image"`: a run's noise seed is its toy start image's world seed (`toy:<seed>` and
+    `toy:<seed>@<frame>` alike), so sampling types on one clip share noise and clips do not; the run is
+    the same run (same id) as one written with that integer seed."""
+    text = (BASE.replace('images = { discs = "builtin:discs" }', 'images = { w0 = "toy:1000000000", w1 = "toy:7@5" }')
+            .replace("seed = [0, 1]\n", 'image = ["w0", "w1"]\n')
+            .replace("num_inference_steps = 1", 'num_inference_steps = 1\nseed = "image"'))
+    path = tmp_path / "per_clip.toml"
+    path.write_text(text)
+    runs = load_experiment(path).runs()
+    assert len(runs) == 4
+    assert {(r.image, dict(r.sample)["sampling_type"], r.seed) for r in runs} == {("w0", "vanilla", 1000000000), ("w0", "inverted_anti_drifting", 1000000000),
+                               ("w1", "vanilla", 7), ("w1", "inverted_anti_drifting", 7)}
+    assert all(dict(r.labels)["seed_rule"] == "image" for r in runs)
+    explicit = tmp_path / "explicit.toml"
+    explicit.write_text(text.replace('seed = "image"', "seed = 7").replace('image = ["w0", "w1"]', 'image = ["w1"]'))
+    assert {r.run_id for r in load_experiment(explicit).runs()} == {r.run_id for r in runs if r.image == "w1"}
 
 
 def test_only_matches_numbers_numerically():

@@ -120,6 +120,23 @@ def keyframe_specs(keyframes_json: str, image_spec: str) -> dict[int, str]:
     return out
 
 
+# `seed = "image"`: each run's noise seed is its toy start image's world seed (toy:<seed>[@<frame>]), one
+# noise draw per clip, the rule of `fpkit toy eval` (fpkit.toy.evaluate.noise_seed_for, "per-seed"). Runs on
+# the same image still share their noise, so comparisons stay paired.
+SEED_FROM_IMAGE = "image"
+SEED_RULE = either(integer(0, 2 ** 63 - 1), Rule(
+    f"{SEED_FROM_IMAGE!r} (the toy start image's world seed: one noise draw per toy:<seed> clip)",
+    lambda v: v == SEED_FROM_IMAGE))
+
+
+def image_seed(image_spec: str) -> int | None:
+    """The world seed of a toy start image (`toy:<seed>` or `toy:<seed>@<frame>`), else None."""
+    if not image_spec.startswith("toy:"):
+        return None
+    seed = image_spec.split(":", 1)[1].partition("@")[0]
+    return int(seed) if seed.isdigit() and int(seed) < 2 ** 63 else None
+
+
 AXIS_RULES: dict[str, Rule] = {
     "height": integer(1), "width": integer(1), "num_frames": integer(1), "latent_window_size": integer(1),
     "num_inference_steps": integer(1),
@@ -127,7 +144,7 @@ AXIS_RULES: dict[str, Rule] = {
     "true_cfg_scale": number(0), "guidance_scale": number(0), "negative_prompt": text(),
     "max_sequence_length": integer(1), "sampling_type": choice(planning.STRATEGIES),
     "flow_shift": either(number(0, inclusive=False), choice(("dynamic",))), "solver": choice(SOLVERS),
-    "seed": integer(0, 2 ** 63 - 1), "seconds": number(0, inclusive=False), "num_sections": integer(1),
+    "seed": SEED_RULE, "seconds": number(0, inclusive=False), "num_sections": integer(1),
     "image": text(nonempty=True), "last_image": text(nonempty=True), "prompt": text(nonempty=True),
     "method": MethodRule(),
     "keyframes": KEYFRAMES_RULE,
@@ -227,6 +244,12 @@ def axis_problems(exp) -> list[str]:
                 problems.append(f"{where('sampling_type')} = {st!r} does not take a last_image (last_image = "
                                 f"{list(values('last_image'))}); use one of {takes} or drop last_image")
     problems += _keyframe_problems(exp, types, values, where)
+    if SEED_FROM_IMAGE in values("seed", ()):
+        images = {i.name: i.spec for i in exp.inputs.images}
+        for name in values("image", tuple(images)):
+            if name in images and image_seed(images[name]) is None:
+                problems.append(f"{where('seed')} = {SEED_FROM_IMAGE!r} takes each run's noise seed from its toy start "
+                                f"image (toy:<seed>), but image {name!r} is {images[name]!r}; give integer seeds")
     if "seconds" in grid:
         for model, geom in geometries.items():
             for lws in values("latent_window_size", (9,)):
@@ -376,8 +399,12 @@ def _resolve(exp, point: dict, geom, model: str) -> RunSpec:
         from ..methods import label
 
         labels["method"] = label(methods)
+    seed = point.get("seed", 0)
+    if seed == SEED_FROM_IMAGE:
+        labels["seed_rule"] = SEED_FROM_IMAGE
+        seed = image_seed(exp.inputs.image(point["image"]).spec)
     return RunSpec(experiment=exp.name, model=model, image=point["image"], prompt=point["prompt"],
-                   seed=point.get("seed", 0), last_image=point.get("last_image"),
+                   seed=seed, last_image=point.get("last_image"),
                    sample=tuple(sorted(sample.items())), labels=tuple(sorted(labels.items())), methods=methods,
                    keyframes=keyframes)
 
