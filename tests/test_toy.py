@@ -428,7 +428,9 @@ def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
     assert set(zip(a.variant, a.strategy)) == {("f1", "vanilla")} and set(a.multiple) == {0, 1, 2}
     merged = tmp_path / "merged"
     tables = [str(tmp_path / x / "table.parquet") for x in "ab"]
-    assert main(["eval", "--root", str(root), "--reuse", *tables, "--out", str(merged), "--steps", "1"]) == 0
+    assert main(["eval", "--root", str(root), "--reuse", *tables, "--out", str(merged)]) == 0
+    assert "2 unseen start images" in (merged / "report.md").read_text()
+    assert ", 1 sampling steps." in (merged / "report.md").read_text()  # the tables' steps, not the default 12
     table = pd.read_parquet(merged / "table.parquet")
     assert set(zip(table.variant, table.strategy)) == {("f1", "vanilla"), ("inverted", "inverted_anti_drifting")}
     assert len(table) == len(a) + len(pd.read_parquet(tables[1]))
@@ -468,6 +470,17 @@ def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
     assert main(["eval", "--root", str(root), "--reuse", tables[0], "--noise", "shared", "--out",
                  str(tmp_path / "e")]) == 2
     assert "--noise shared: the tables were sampled with --noise per-seed" in capsys.readouterr().err
+    # sampling steps and the prompt rule are the tables' own: a disagreeing flag or two settings are refused
+    assert set(a.steps) == {1} and set(a.prompt) == {"auto"}
+    assert main(["eval", "--root", str(root), "--reuse", *tables, "--steps", "2", "--out", str(tmp_path / "g")]) == 2
+    assert "--steps 2: the tables were sampled with --steps 1" in capsys.readouterr().err
+    assert main(["eval", "--root", str(root), "--reuse", *tables, "--prompt", "generic", "--out",
+                 str(tmp_path / "g")]) == 2
+    assert "--prompt generic: the tables were sampled with --prompt auto" in capsys.readouterr().err
+    pd.read_parquet(tables[1]).assign(steps=2).to_parquet(tmp_path / "two_steps.parquet")
+    assert main(["eval", "--root", str(root), "--reuse", tables[0], str(tmp_path / "two_steps.parquet"), "--out",
+                 str(tmp_path / "g")]) == 2
+    assert "different --steps ['1', '2']" in capsys.readouterr().err
     a[a.seed == a.seed.min()].to_parquet(tmp_path / "one_seed.parquet")
     assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "one_seed.parquet"), tables[1], "--out",
                  str(tmp_path / "f")]) == 2

@@ -30,7 +30,8 @@ def eval_main(argv) -> int:
     parser.add_argument("--seeds", type=int, default=16, help="unseen start images (paired over strategies)")
     parser.add_argument("--multiples", type=int, nargs="+", default=[1, 4, 8],
                         help="lengths in multiples of the f1 training clip (3 sections)")
-    parser.add_argument("--steps", type=int, default=12, help="sampling steps")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="sampling steps (default 12; with --reuse: the tables' own, a different --steps is refused)")
     parser.add_argument("--out", default="results/toy_eval")
     parser.add_argument("--root", default=None, metavar="DIR",
                         help="evaluate the checkpoint folders in DIR (named by variant) instead of the shipped ones")
@@ -40,9 +41,10 @@ def eval_main(argv) -> int:
     parser.add_argument("--reuse", nargs="*", default=None, metavar="TABLE",
                         help="summarise without sampling: OUT/table.parquet, or these tables (e.g. from --only "
                              "runs in parallel) concatenated into OUT/table.parquet")
-    parser.add_argument("--prompt", default="auto", choices=("auto", "generic"),
-                        help="auto: organisms trained with --heading-prompt sample with their start image's heading "
-                             "prompt, others with the generic one; generic: the generic prompt for all (the control)")
+    parser.add_argument("--prompt", default=None, choices=("auto", "generic"),
+                        help="auto (default): organisms trained with --heading-prompt sample with their start image's "
+                             "heading prompt, others with the generic one; generic: the generic prompt for all (the "
+                             "control). With --reuse: the tables' own rule (a different --prompt is refused)")
     parser.add_argument("--noise", default=None, choices=("per-seed", "shared"),
                         help="per-seed (default): clip s samples noise seed s (each clip its own draw, shared by every "
                              "organism and strategy on it); shared: noise seed 0 for every clip (the tables up to stop "
@@ -53,7 +55,7 @@ def eval_main(argv) -> int:
         return _fail(f"--seeds must be >= 2 (intervals need a spread over seeds), got {args.seeds}")
     if any(m < 1 for m in args.multiples) or 1 not in args.multiples:
         return _fail(f"--multiples must be >= 1 and include 1 (drift is compared with 1x), got {args.multiples}")
-    if args.steps < 1:
+    if args.steps is not None and args.steps < 1:
         return _fail(f"--steps must be >= 1, got {args.steps}")
     from . import evaluate as ev
     from .organism import available
@@ -112,6 +114,16 @@ def eval_main(argv) -> int:
             return _fail(f"--reuse: the tables were sampled on different seeds {[list(s) for s in seed_sets]}: "
                          f"their strategies would not be paired")
         args.noise = rules[0]
+        for column, flag, default in (("steps", "--steps", 12), ("prompt", "--prompt", "auto")):
+            # tables written before stop 31 do not record these: the command line's (or the default) is used
+            found = sorted({str(v) for p in parts if column in p.columns for v in p[column].unique()})
+            if len(found) > 1:
+                return _fail(f"--reuse: the tables were sampled with different {flag} {found}; pair only tables "
+                             f"sampled alike")
+            given = getattr(args, column)
+            if found and given is not None and str(given) != found[0]:
+                return _fail(f"{flag} {given}: the tables were sampled with {flag} {found[0]}")
+            setattr(args, column, type(default)(found[0]) if found else given if given is not None else default)
         table = pd.concat(parts, ignore_index=True)
         twice = table.duplicated(key)
         if twice.any():
@@ -122,7 +134,7 @@ def eval_main(argv) -> int:
         if reuse:
             table.to_parquet(out / "table.parquet")
     else:
-        args.noise = args.noise or "per-seed"
+        args.noise, args.steps, args.prompt = args.noise or "per-seed", args.steps or 12, args.prompt or "auto"
         table = ev.evaluate_organisms(organisms, seeds=seeds, multiples=tuple(args.multiples),
                                       num_inference_steps=args.steps, progress=not args.no_progress, root=args.root,
                                       prompt=args.prompt, noise=args.noise)
