@@ -361,7 +361,9 @@ def contact_sheet(videos: dict, frames=None, count: int = 8, title: str | None =
     first = frame_image(next(iter(videos.values())), 0)
     h, w = first.shape[:2]
     rows, cols = len(videos), len(frames)
-    fig, axes = plt.subplots(rows, cols, figsize=(scale * cols + 1.6, scale * rows + 0.5), squeeze=False)
+    head = 0.45 + (0.25 if title else 0)  # inches above the first row: its frame labels, then the title
+    height = scale * rows + head + 0.05
+    fig, axes = plt.subplots(rows, cols, figsize=(scale * cols + 1.6, height), squeeze=False)
     for r, (label, video) in enumerate(videos.items()):
         for c, f in enumerate(frames):
             ax = axes[r][c]
@@ -372,10 +374,10 @@ def contact_sheet(videos: dict, frames=None, count: int = 8, title: str | None =
                 ax.set_title(f"frame {f}", fontsize=7)
         text = str(label).replace(" ", "\n") if len(str(label)) > 14 else str(label)  # fits the 1.5 in margin
         axes[r][0].set_ylabel(text, rotation=0, ha="right", va="center", fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
+    if title:  # a fixed distance from the top in inches, so tall sheets do not put it over the frame labels
+        fig.suptitle(title, fontsize=9, y=1 - 0.05 / height, va="top")
     fig.subplots_adjust(left=1.5 / (scale * cols + 1.6), right=0.99, wspace=0.04, hspace=0.06,
-                        top=1 - 0.45 / (scale * rows + 0.5), bottom=0.01)
+                        top=1 - head / height, bottom=0.01)
     return fig
 
 

@@ -223,3 +223,19 @@ def test_training_curves_draws_a_panel_per_measure_the_table_holds():
     assert len(titles) == 3  # loss + the two measures written; motion_follow / shape_iou absent
     assert titles[1].startswith("visible") and titles[2].startswith("hist_distance")
     assert not any(t.startswith("motion_follow") for t in titles)
+
+
+@pytest.mark.parametrize("rows", [1, 18])
+def test_contact_sheet_title_stays_above_the_frame_labels(rows):
+    """The title sits a fixed distance from the top: on a tall sheet (18 rows) it used to fall on the
+    first row's frame labels."""
+    import torch
+
+    videos = {f"row {i}": torch.rand(5, 3, 8, 8) for i in range(rows)}
+    fig = plots.contact_sheet(videos, frames=[0, 2, 4], title="a title")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    labels = [ax.title.get_window_extent(renderer) for ax in fig.axes[:3]]
+    assert all(title.y0 >= label.y1 for label in labels), (title, labels)
+    assert title.y1 <= fig.bbox.y1 + 1  # and inside the figure
