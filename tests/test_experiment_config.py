@@ -206,8 +206,9 @@ def test_seed_image_gives_each_toy_clip_its_own_noise(tmp_path, no_model):
     path.write_text(text)
     runs = load_experiment(path).runs()
     assert len(runs) == 4
-    assert {(r.image, dict(r.sample)["sampling_type"], r.seed) for r in runs} == {("w0", "vanilla", 1000000000), ("w0", "inverted_anti_drifting", 1000000000),
-                               ("w1", "vanilla", 7), ("w1", "inverted_anti_drifting", 7)}
+    assert {(r.image, dict(r.sample)["sampling_type"], r.seed) for r in runs} == {
+        ("w0", "vanilla", 1000000000), ("w0", "inverted_anti_drifting", 1000000000),
+        ("w1", "vanilla", 7), ("w1", "inverted_anti_drifting", 7)}
     assert all(dict(r.labels)["seed_rule"] == "image" for r in runs)
     explicit = tmp_path / "explicit.toml"
     explicit.write_text(text.replace('seed = "image"', "seed = 7").replace('image = ["w0", "w1"]', 'image = ["w1"]'))

@@ -107,19 +107,6 @@ KEYFRAMES_RULE = Rule("a table {frame = image spec} with frames >= 1 (pixel fram
                       "'builtin:<name>' or an image file", _keyframes_ok, _keyframes_normal)
 
 
-def keyframe_specs(keyframes_json: str, image_spec: str) -> dict[int, str]:
-    """A run's keyframes as {pixel frame: image spec}, 'clip' resolved against its toy start image."""
-    out = {}
-    for frame, spec in json.loads(keyframes_json).items():
-        if spec == "clip":
-            seed = image_spec.split(":", 1)[1] if image_spec.startswith("toy:") else ""
-            if not seed.isdigit():
-                raise ValueError(f"keyframe {frame} = 'clip' needs a toy start image (toy:<seed>), got {image_spec!r}")
-            spec = f"toy:{seed}@{frame}"
-        out[int(frame)] = spec
-    return out
-
-
 # `seed = "image"`: each run's noise seed is its toy start image's world seed (toy:<seed>[@<frame>]), one
 # noise draw per clip, the rule of `fpkit toy eval` (fpkit.toy.evaluate.noise_seed_for, "per-seed"). Runs on
 # the same image still share their noise, so comparisons stay paired.
@@ -135,6 +122,19 @@ def image_seed(image_spec: str) -> int | None:
         return None
     seed = image_spec.split(":", 1)[1].partition("@")[0]
     return int(seed) if seed.isdigit() and int(seed) < 2 ** 63 else None
+
+
+def keyframe_specs(keyframes_json: str, image_spec: str) -> dict[int, str]:
+    """A run's keyframes as {pixel frame: image spec}, 'clip' resolved against its toy start image."""
+    out = {}
+    for frame, spec in json.loads(keyframes_json).items():
+        if spec == "clip":
+            seed = image_seed(image_spec)
+            if seed is None:
+                raise ValueError(f"keyframe {frame} = 'clip' needs a toy start image (toy:<seed>), got {image_spec!r}")
+            spec = f"toy:{seed}@{frame}"
+        out[int(frame)] = spec
+    return out
 
 
 AXIS_RULES: dict[str, Rule] = {

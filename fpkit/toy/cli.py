@@ -24,6 +24,10 @@ def _markdown(table, floatfmt=".4g") -> str:
     return table.to_markdown(index=False, floatfmt=floatfmt)
 
 
+# Sampling settings an eval table records; `--reuse` takes them from the tables, sampling uses these defaults.
+EVAL_DEFAULTS = {"steps": 12, "prompt": "auto"}
+
+
 def eval_main(argv) -> int:
     """Likeness, drift-versus-length and the ablation table with 95% intervals; writes OUT/report.md."""
     parser = argparse.ArgumentParser(prog="fpkit toy eval", description=eval_main.__doc__)
@@ -114,8 +118,9 @@ def eval_main(argv) -> int:
             return _fail(f"--reuse: the tables were sampled on different seeds {[list(s) for s in seed_sets]}: "
                          f"their strategies would not be paired")
         args.noise = rules[0]
-        for column, flag, default in (("steps", "--steps", 12), ("prompt", "--prompt", "auto")):
+        for column, default in EVAL_DEFAULTS.items():
             # tables written before stop 31 do not record these: the command line's (or the default) is used
+            flag = f"--{column}"
             found = sorted({str(v) for p in parts if column in p.columns for v in p[column].unique()})
             if len(found) > 1:
                 return _fail(f"--reuse: the tables were sampled with different {flag} {found}; pair only tables "
@@ -134,7 +139,9 @@ def eval_main(argv) -> int:
         if reuse:
             table.to_parquet(out / "table.parquet")
     else:
-        args.noise, args.steps, args.prompt = args.noise or "per-seed", args.steps or 12, args.prompt or "auto"
+        args.noise = args.noise or "per-seed"
+        for column, default in EVAL_DEFAULTS.items():
+            setattr(args, column, getattr(args, column) or default)
         table = ev.evaluate_organisms(organisms, seeds=seeds, multiples=tuple(args.multiples),
                                       num_inference_steps=args.steps, progress=not args.no_progress, root=args.root,
                                       prompt=args.prompt, noise=args.noise)
