@@ -225,6 +225,18 @@ def test_resume_continues_a_checkpoint_and_refuses_another_variant(tmp_path):
     assert json.loads((tuned / "config.json").read_text())["variant"]["sections"] == [1, 2]
     with pytest.raises(ValueError, match=r"--init .*may change only sections"):
         train.train("f1-h1", steps=6, init=out, progress=False)  # another history layout: not a fine-tune
+    # --relayout: another variant (another layout) starts from these weights, counting on from their step
+    with pytest.raises(ValueError, match=r"--relayout needs --init"):
+        train.train("inverted", steps=6, resume=out, relayout=True, progress=False)
+    moved = tmp_path / "inverted"
+    meta = train.train("inverted", steps=6, init=out, relayout=True, out_dir=moved, progress=False,
+                       config=replace(train.TrainConfig(), batch_size=2))
+    assert meta["steps"] == 6 and meta["resumed_from"]["step"] == 5
+    assert meta["resumed_from"]["relayout"] and meta["resumed_from"]["variant"] == "f1"
+    assert json.loads((moved / "config.json").read_text())["variant"]["strategy"] == "inverted_anti_drifting"
+    with pytest.raises(ValueError, match=r"its codec config differs"):  # never another model or codec
+        train.train("inverted", steps=6, init=out, relayout=True, progress=False,
+                    config=replace(train.TrainConfig(), codec_patch=4))
     with pytest.raises(ValueError, match="not both"):
         train.train("f1", steps=6, init=out, resume=out, progress=False)
 

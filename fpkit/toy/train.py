@@ -319,10 +319,11 @@ ADDED_LATER = {"codec": {"whitening": 1.0}}
 
 
 def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
-                  fine_tune: bool = False) -> tuple[int, list]:
+                  fine_tune: bool = False, relayout: bool = False) -> tuple[int, list]:
     """Load a checkpoint's EMA weights into `pipe.transformer` and re-seed the data stream; returns
     (step reached, its loss curve expanded back to per-step values, its meta). `fine_tune` lets the
-    variant differ in how its data is cut (`DATA_CUT_FIELDS`); the world must always match."""
+    variant differ in how its data is cut (`DATA_CUT_FIELDS`), `relayout` (with `fine_tune`) in anything
+    (another variant starting from these weights); the model, codec and world must always match."""
     import json
 
     from safetensors.torch import load_file
@@ -347,9 +348,10 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
         have = {**ADDED_LATER.get(key, {}), **have}  # folders written before a key existed had its default
         differ = {k: (have.get(k), want.get(k)) for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)}
         if fine_tune and key == "variant":
-            differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS}
+            differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS and not relayout}
         if differ:
-            how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS) if fine_tune and key == "variant"
+            how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS)
+                   + " (--relayout: another variant starts from these weights)" if fine_tune and key == "variant"
                    else "the weights only fit the same model and codec (--codec-patch, --heads, --blocks)" if key in model
                    else "a warm restart must continue the same training (--init fine-tunes with a new data cut)")
             raise ValueError(f"{'--init' if fine_tune else '--resume'} {str(folder)!r}: its {key} config differs "
@@ -416,7 +418,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
           out_dir=None, config: TrainConfig | None = None, spec: WorldSpec | None = None,
           transformer_config: dict | None = None, threads: int | None = None, progress: bool = True,
           command: str | None = None, resume=None, snapshot_every: int = 0, init=None,
-          stop_at: int | None = None, anneal: int = 0) -> dict:
+          stop_at: int | None = None, anneal: int = 0, relayout: bool = False) -> dict:
     """Train a variant for `steps` steps and/or `minutes` of wall time (whichever ends first).
 
     The cosine LR schedule follows the fraction done: step / steps when `steps` is given (fully
@@ -424,7 +426,9 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     count depends on the load; meta.json records it, and `--steps N` with that N reproduces the data,
     noise and init exactly, the LR curve up to timing). `resume` continues a run (same variant);
     `init` fine-tunes a checkpoint with another data cut (`DATA_CUT_FIELDS`: e.g. shorter plans),
-    counting on from its step so budgets stay comparable. `stop_at`: end at this step, on the schedule
+    counting on from its step so budgets stay comparable; with `relayout` the checkpoint may be another
+    variant (e.g. the inverted organism started from f1's weights, which already draw the world: the
+    checkpoint's steps count in the budget). `stop_at`: end at this step, on the schedule
     of `steps` (a long schedule in session-sized chunks: every variant stopped and resumed at the same
     steps sees the same data). Returns the meta dict (losses, steps, ...).
     """
@@ -433,6 +437,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         raise ValueError("give steps and/or minutes")
     if resume is not None and init is not None:
         raise ValueError("give --resume or --init, not both")
+    if relayout and init is None:
+        raise ValueError("--relayout needs --init (the checkpoint whose weights the new variant starts from)")
     if stop_at is not None and (steps is None or not 0 < stop_at <= steps):
         raise ValueError(f"--stop-at needs --steps and 0 < stop-at <= steps, got stop_at={stop_at!r}, steps={steps!r}")
     if not (isinstance(anneal, int) and anneal >= 0) or (anneal and steps is None):
@@ -448,7 +454,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     start_step, losses, noise_gen = 0, [], torch.Generator().manual_seed(seed)
     if resume is not None or init is not None:
         start_step, losses, previous = _warm_restart(resume if init is None else init, variant, spec, pipe, data,
-                                                     fine_tune=init is not None)
+                                                     fine_tune=init is not None, relayout=relayout)
         noise_gen.manual_seed(int(np.random.default_rng([seed, start_step]).integers(2 ** 62)))
     heading_rng = np.random.default_rng([seed, 2, start_step])
     end = stop_at if stop_at is not None else steps
@@ -470,7 +476,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
     if resume is not None or init is not None:  # keep the chain of commands that made these weights
         meta["resumed_from"] = {"folder": str(resume if init is None else init), "step": start_step,
                                 "command": previous.get("command"), "max_steps": previous.get("max_steps"),
-                                "resumed_from": previous.get("resumed_from"), "fine_tune": init is not None}
+                                "resumed_from": previous.get("resumed_from"), "fine_tune": init is not None,
+                                "variant": previous.get("variant"), "relayout": relayout}
 
     def checkpoint(final: bool):
         elapsed = time.perf_counter() - t0
@@ -601,6 +608,9 @@ def main(argv=None) -> int:
     parser.add_argument("--init", default=None, metavar="DIR",
                         help="fine-tune a checkpoint folder's EMA weights with this variant's data cut "
                              "(plans, weights; same layout and world), counting on from its step")
+    parser.add_argument("--relayout", action="store_true",
+                        help="with --init: the checkpoint may be another variant (same model, codec and world), "
+                             "e.g. the inverted organism from f1's weights; its steps count in the budget")
     parser.add_argument("--snapshot-every", type=int, default=0, metavar="N",
                         help="keep the EMA weights every N steps in OUT/snapshots (likeness-vs-steps curves)")
     args = parser.parse_args(argv)
@@ -644,7 +654,8 @@ def main(argv=None) -> int:
     meta = train(variant, steps=args.steps, minutes=minutes, seed=args.seed, out_dir=out, config=cfg,
                  spec=spec, transformer_config=shape,
                  threads=args.threads, progress=not args.no_progress, command=command, resume=args.resume,
-                 snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at, anneal=args.anneal)
+                 snapshot_every=args.snapshot_every, init=args.init, stop_at=args.stop_at, anneal=args.anneal,
+                 relayout=args.relayout)
     print(f"{args.variant}: {meta['steps']} steps in {meta['wall_time_s']} s, final loss {meta['final_loss'] if meta['final_loss'] is None else round(meta['final_loss'], 4)} "
           f"-> {out}")
     return 0
