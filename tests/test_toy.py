@@ -497,6 +497,17 @@ def test_toy_eval_splits_over_processes_and_merges_the_tables(tmp_path, capsys):
     assert main(["eval", "--root", str(root), "--reuse", str(tmp_path / "one_seed.parquet"), tables[1], "--out",
                  str(tmp_path / "f")]) == 2
     assert "different seeds" in capsys.readouterr().err
+    # the tables record which weights they sampled; the contact sheets sample --root: another root is refused
+    from fpkit.toy.organism import weights_digest
+
+    assert set(a.weights) == {weights_digest(root / "f1" / "transformer.safetensors")}
+    other = tmp_path / "other"
+    assert main(["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "2",
+                 "--out", str(other / "f1")]) == 0
+    assert main(["eval", "--root", str(other), "--reuse", tables[0], "--out", str(tmp_path / "h")]) == 2
+    err = capsys.readouterr().err
+    assert f"sampled f1 with weights {a.weights[0]}" in err and "give the --root they were sampled from" in err
+    assert not (tmp_path / "h" / "report.md").exists()
     with pytest.raises(SystemExit):
         main([*common, "--noise", "fixed", "--out", str(tmp_path / "d")])
 

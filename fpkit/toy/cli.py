@@ -136,6 +136,20 @@ def eval_main(argv) -> int:
             return _fail(f"--reuse: the tables overlap (same variant, strategy, seed, length) for {dup}")
         if organisms is not None:
             table = table[[(v, st) in organisms for v, st in zip(table.variant, table.strategy)]]
+        if "weights" in table.columns:  # the contact sheets sample --root's organisms: they must be the tables'
+            from .organism import _folder, weights_digest
+
+            sampled = table.dropna(subset=["weights"]).groupby("variant").weights.unique()
+            for variant, digests in sampled.items():
+                if len(digests) > 1:
+                    return _fail(f"--reuse: the tables sampled {variant} with different weights {sorted(digests)}")
+                here = (_folder(variant if args.root is None else Path(args.root) / variant)
+                        if variant in shipped else None)
+                have = weights_digest(here / "transformer.safetensors") if here is not None else "none"
+                if have != digests[0]:
+                    return _fail(f"--reuse: the tables sampled {variant} with weights {digests[0]}, but "
+                                 f"{args.root or 'fpkit/toy/checkpoints'} holds {have}: give the --root they "
+                                 f"were sampled from (the contact sheets sample it)")
         if reuse:
             table.to_parquet(out / "table.parquet")
     else:

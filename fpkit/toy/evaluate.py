@@ -401,8 +401,8 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
     (`noise`, see NOISE: default one draw per seed). `root`: a folder of checkpoint folders named by
     variant (default: the shipped ones), e.g. training runs. `prompt`: see `prompt_for` ("generic" samples
     heading-prompted organisms without their words). Returns a long table: variant, strategy, seed,
-    noise_seed, multiple, sections, frames, steps (sampling steps), prompt (the rule), measure, value, real
-    (the real clip's value where one exists)."""
+    noise_seed, multiple, sections, frames, steps (sampling steps), prompt (the rule), weights (the
+    organism's `weights_digest`), measure, value, real (the real clip's value where one exists)."""
     from tqdm.auto import tqdm
 
     from .organism import available, load_organism
@@ -441,7 +441,8 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
         values.update({k: (v, real_drift[k]) for k, v in drift(video, seed, g["spec"]).items()})
         values["sample_seconds"] = (seconds, np.nan)
         base = dict(variant=variant, strategy=strategy, seed=int(seed), noise_seed=noise_seed, multiple=multiple,
-                    sections=sections, frames=int(video.shape[0]), steps=int(num_inference_steps), prompt=prompt)
+                    sections=sections, frames=int(video.shape[0]), steps=int(num_inference_steps), prompt=prompt,
+                    weights=pipe.fpkit_weights)
         rows += [{**base, "measure": k, "value": v, "real": r} for k, (v, r) in values.items()]
     return pd.DataFrame(rows)
 

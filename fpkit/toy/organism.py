@@ -132,19 +132,28 @@ def read_meta(variant_or_path="f1") -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def weights_digest(path) -> str:
+    """First 12 hex digits of a transformer file's SHA-256: which weights an evaluation sampled."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
 def load_organism(variant: str = "f1", device: str = "cpu", weights=None):
     """The trained toy organism as a HunyuanVideoFramepackPipeline (float32, progress bar off).
 
     `variant`: a shipped name (see `available()`) or a checkpoint folder. The pipeline carries
     `fpkit_sampling_type` (the strategy it was trained for), `fpkit_history` (its HistorySpec: pass
-    it to fpkit.sample), `fpkit_toy` (its config) and `fpkit_prompt` (the training prompt).
+    it to fpkit.sample), `fpkit_toy` (its config), `fpkit_prompt` (the training prompt) and
+    `fpkit_weights` (`weights_digest` of the transformer file loaded).
     `weights`: another transformer .safetensors of the same run (e.g. snapshots/step_0004000.safetensors)."""
     folder = _folder(variant)
     config = json.loads((folder / "config.json").read_text())
     codec = PatchPCACodec(**config["codec"])
     codec.load_state_dict(load_file(str(folder / "codec.safetensors")))
     pipe = build_pipeline(codec, config["transformer"])
-    state = {k: v.float() for k, v in load_file(str(weights or folder / "transformer.safetensors")).items()}
+    weights = Path(weights or folder / "transformer.safetensors")
+    state = {k: v.float() for k, v in load_file(str(weights)).items()}
     pipe.transformer.load_state_dict(state)
     encoders = load_file(str(folder / "encoders.safetensors"))
     for name in ENCODERS:
@@ -159,4 +168,5 @@ def load_organism(variant: str = "f1", device: str = "cpu", weights=None):
     pipe.fpkit_history = HistorySpec(**config["variant"]["history"])
     pipe.fpkit_toy = config
     pipe.fpkit_prompt = PROMPT
+    pipe.fpkit_weights = weights_digest(weights)
     return pipe.to(device)
