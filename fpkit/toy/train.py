@@ -348,7 +348,7 @@ def _warm_restart(folder, variant: Variant, spec: WorldSpec, pipe, data: "Data",
         have = {**ADDED_LATER.get(key, {}), **have}  # folders written before a key existed had its default
         differ = {k: (have.get(k), want.get(k)) for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k)}
         if fine_tune and key == "variant":
-            differ = {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS and not relayout}
+            differ = {} if relayout else {k: v for k, v in differ.items() if k not in DATA_CUT_FIELDS}
         if differ:
             how = ("a fine-tune (--init) may change only " + ", ".join(DATA_CUT_FIELDS)
                    + " (--relayout: another variant starts from these weights)" if fine_tune and key == "variant"

@@ -1,13 +1,15 @@
 """Far-end contact sheet: per seed, the real clip, then each organism's inverted anti-drifting video at
 SECTIONS sections (one noise draw per clip: noise seed = clip seed), frames 0, 3, 6 and the far-end
-section's (generated first, from the start image alone).
-    python farend_sheet.py OUT.png SECTIONS SEED[,SEED...] LABEL=FOLDER[:SNAPSHOT] ..."""
+section's (generated first, from the start image alone). A folder ending in '+sde' samples with
+FlowMatchEulerDiscreteScheduler(stochastic_sampling=True) instead of the pipeline's ODE (stop 32).
+    python farend_sheet.py OUT.png SECTIONS SEED[,SEED...] LABEL=FOLDER[:SNAPSHOT][+sde] ..."""
 import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
 
 from fpkit.plots import contact_sheet
 from fpkit.toy import evaluate as ev
@@ -19,13 +21,17 @@ out, sections, seeds = sys.argv[1], int(sys.argv[2]), [int(s) for s in sys.argv[
 pipes = {}
 for item in sys.argv[4:]:
     label, _, path = item.partition("=")
-    folder, _, weights = path.partition(":")
-    pipes[label] = load_organism(folder, weights=weights or None)
+    sde = path.endswith("+sde")
+    folder, _, weights = path.removesuffix("+sde").partition(":")
+    pipe = load_organism(folder, weights=weights or None)
+    if sde:
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, stochastic_sampling=True)
+    pipes[label] = pipe
 videos = {}
 for seed in seeds:
     for label, pipe in pipes.items():
         video = ev.generate(pipe, seed, sections, "inverted_anti_drifting").video  # noise seed = clip seed
-        if not videos or f"{seed} real" not in videos:
+        if f"{seed} real" not in videos:
             videos[f"{seed} real"] = real_video(seed, video.shape[0], ev.geometry(pipe)["spec"])
         videos[f"{seed} {label}"] = video
 frames = next(iter(videos.values())).shape[0]
