@@ -506,3 +506,26 @@ def test_a_committed_folder_without_runs_is_reused_only_for_its_exact_runs(smoke
                                        set_values={"seed": [5]})  # another grid: new ids, built fresh
     assert not reused and folder == tmp_path / "fresh" and len(got) == 2 and not set(got.run_id) & set(table.run_id)
     assert {p.name: p.read_bytes() for p in shipped.iterdir() if p.is_file()} == before
+
+
+def test_regenerate_script_covers_every_committed_toy_result(tmp_path):
+    """experiments/regenerate_toy_results.sh re-makes every committed result that samples the shipped
+    toy organisms (a results/ folder whose experiment.json names a toy model, toy_eval, the demo
+    reference, keyframes), staged outside results/ and published into the folder it came from."""
+    script = ROOT / "experiments" / "regenerate_toy_results.sh"
+    env = {**os.environ, "DRY": "1", "STAGE": str(tmp_path / "stage")}
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout
+    toy_results = {p.parent.name for p in (ROOT / "results").glob("*/experiment.json")
+                   if json.loads(p.read_text())["model"]["name"].startswith("toy:")}
+    assert toy_results >= {"toy_methods", "toy_length_sweep", "toy_window_sweep", "toy_flow_shift_sweep", "demo_reference"}
+    for name in toy_results - {"demo_reference"}:
+        assert f"fpkit run experiments/{name}.toml --out {tmp_path / 'stage' / name}" in commands, name
+        assert f"fpkit report {tmp_path / 'stage' / name}" in commands, name
+    for name in toy_results | {"toy_eval", "toy_keyframes"}:
+        assert f"mv {tmp_path / 'stage' / name} results/{name}" in commands, name
+    assert "fpkit demo --out" in commands and "toy_keyframes.py" in commands
+    assert not (tmp_path / "stage" / "toy_eval").exists()  # a dry run samples nothing
+    bad = subprocess.run(["bash", str(script), "evall"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert bad.returncode == 2 and "unknown step 'evall'" in bad.stderr

@@ -17,6 +17,7 @@ from typing import Any
 from .. import planning
 from ..schedule import SOLVERS
 from .config import BAD, Rule, _show, choice, either, integer, number, text
+from .inputs import toy_spec
 from .models import model_geometry, model_kind, model_problem
 
 # Bump when what a run computes or writes changes without any input changing (new sampler maths,
@@ -118,10 +119,11 @@ SEED_RULE = either(integer(0, 2 ** 63 - 1), Rule(
 
 def image_seed(image_spec: str) -> int | None:
     """The world seed of a toy start image (`toy:<seed>` or `toy:<seed>@<frame>`), else None."""
-    if not image_spec.startswith("toy:"):
+    try:
+        parsed = toy_spec(image_spec)
+    except ValueError:
         return None
-    seed = image_spec.split(":", 1)[1].partition("@")[0]
-    return int(seed) if seed.isdigit() and int(seed) < 2 ** 63 else None
+    return None if parsed is None else parsed[0]
 
 
 def keyframe_specs(keyframes_json: str, image_spec: str) -> dict[int, str]:

@@ -34,6 +34,17 @@ def builtin_image(name: str, height: int = 256, width: int = 256):
     return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype("uint8"))
 
 
+def toy_spec(spec: str) -> tuple[int, int] | None:
+    """(world seed, frame) of a toy image spec `toy:<seed>[@<frame>]`; None for any other form.
+    ValueError for a `toy:` spec that is not two integers >= 0 (seeds below 2**63)."""
+    if not spec.startswith("toy:"):
+        return None
+    seed, at, frame = spec.split(":", 1)[1].partition("@")
+    if not seed.isdigit() or int(seed) >= 2 ** 63 or (at and not frame.isdigit()):
+        raise ValueError(f"{spec!r}: a toy world image is toy:<seed> or toy:<seed>@<frame> with integers >= 0")
+    return int(seed), int(frame or 0)
+
+
 def load_image(spec: str, base: Path, height: int, width: int):
     """A PIL image from `builtin:<name>`, `toy:<seed>` (a start frame of the toy world), `toy:<seed>@<frame>`
     (frame `frame` of that clip: a keyframe from the world's own continuation) or a file path."""
@@ -44,9 +55,8 @@ def load_image(spec: str, base: Path, height: int, width: int):
     if spec.startswith("toy:"):
         from fpkit.toy.world import render_clip
 
-        seed, _, frame = spec.split(":", 1)[1].partition("@")
-        frame = int(frame or 0)
-        return render_clip(int(seed), frame + 1).image(frame).resize((width, height))
+        seed, frame = toy_spec(spec)
+        return render_clip(seed, frame + 1).image(frame).resize((width, height))
     return Image.open(Path(base) / spec).convert("RGB")
 
 
@@ -68,10 +78,7 @@ def image_input(name: str, spec, base: Path) -> ImageInput:
         if spec.split(":", 1)[1] not in BUILTIN_IMAGES:
             raise ValueError(f"{spec!r}: unknown built-in image; known: {['builtin:' + n for n in BUILTIN_IMAGES]}")
         return ImageInput(name, spec, _pixels_digest(load_image(spec, base, 256, 256)))
-    if spec.startswith("toy:"):
-        seed, at, frame = spec.split(":", 1)[1].partition("@")
-        if not seed.isdigit() or (at and not frame.isdigit()):
-            raise ValueError(f"{spec!r}: a toy world image is toy:<seed> or toy:<seed>@<frame> with integers >= 0")
+    if toy_spec(spec) is not None:
         try:
             image = load_image(spec, base, 64, 64)
         except ImportError as err:
