@@ -631,8 +631,15 @@ def test_shipped_variants_had_equal_training_budgets_and_the_same_recipe():
     metas = {v: organism.read_meta(v) for v in SHIPPED}
     configs = {v: organism.read_config(v) for v in SHIPPED}
     assert len({(m["steps"], m["max_steps"], m["seed"]) for m in metas.values()}) == 1, metas
-    # the ablation variants differ from their base only in what they ablate: same model, codec, training
-    assert len({json.dumps([c["transformer"], c["codec"], c["train"]], sort_keys=True) for c in configs.values()}) == 1
+    # the ablation variants differ from their base f1 only in what they ablate: same model, codec, training
+    # (the inverted organism is another base, the paper's other checkpoint: same model, its own recipe)
+    recipe = {v: json.dumps([c["transformer"], c["codec"], c["train"]], sort_keys=True) for v, c in configs.items()}
+    assert len({recipe[v] for v in ("f1", "f1+D", "f1-h1") if v in recipe}) == 1
+    assert len({json.dumps(c["transformer"], sort_keys=True) for c in configs.values()}) == 1
+    for v in ("f1+D", "f1-h1"):
+        if v in configs and "f1" in configs:
+            base, ablated = configs["f1"]["variant"], configs[v]["variant"]
+            assert {k for k in base if base[k] != ablated.get(k)} <= {"name", "description", "codebook", "history"}, v
 
 
 def test_shipped_weights_fit_the_size_budget():
