@@ -42,13 +42,13 @@ for toml in experiments/toy_*.toml; do  # the rule of docs/toy.md "One noise dra
   grep -Eq '^seed = \[?"image"\]?' "$toml" || echo "warning: $toml does not set seed = \"image\" (one noise draw for every clip)" >&2
 done
 started=$(date +%s)
-mkdir -p "$STAGE"
+run mkdir -p "$STAGE"
 
 for s in "${STEPS[@]}"; do
   echo "== $s ($(( $(date +%s) - started )) s)"
   case $s in
   eval)  # docs/toy.md "Results": 16 unseen seeds, 1x / 4x / 8x, one noise draw per clip
-    rm -rf "$STAGE/eval_a" "$STAGE/eval_b" "$STAGE/toy_eval"
+    run rm -rf "$STAGE/eval_a" "$STAGE/eval_b" "$STAGE/toy_eval"
     pair "$BIN/fpkit toy eval --only f1/vanilla inverted/inverted_anti_drifting inverted/anti_drifting --no-progress --out $STAGE/eval_a" \
          "$BIN/fpkit toy eval --only f1+D/vanilla f1-h1/vanilla --no-progress --out $STAGE/eval_b"
     run "$BIN/fpkit" toy eval --reuse "$STAGE/eval_a/table.parquet" "$STAGE/eval_b/table.parquet" --no-progress --out "$STAGE/toy_eval"
@@ -57,24 +57,24 @@ for s in "${STEPS[@]}"; do
     run cp results/toy_eval/contact_8x.png docs/img/toy_contact_8x.png
     ;;
   sweeps)  # README "Baseline comparison", notebook 04
-    rm -rf "$STAGE/toy_length_sweep" "$STAGE/toy_window_sweep" "$STAGE/toy_flow_shift_sweep"
+    run rm -rf "$STAGE/toy_length_sweep" "$STAGE/toy_window_sweep" "$STAGE/toy_flow_shift_sweep"
     sweep() { echo "$BIN/fpkit run experiments/$1.toml --out $STAGE/$1 && $BIN/fpkit report $STAGE/$1"; }
     pair "$(sweep toy_length_sweep)" "$(sweep toy_window_sweep) && $(sweep toy_flow_shift_sweep)"
     for e in toy_length_sweep toy_window_sweep toy_flow_shift_sweep; do publish "$STAGE/$e" "results/$e"; done
     ;;
   methods)  # README "Anti-drifting methods", notebook 02: 1,344 runs, the grid sharded over two processes
-    rm -rf "$STAGE/toy_methods"
+    run rm -rf "$STAGE/toy_methods"
     run "$BIN/accelerate" launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no -m fpkit run experiments/toy_methods.toml --out "$STAGE/toy_methods"
     run "$BIN/fpkit" report "$STAGE/toy_methods"
     publish "$STAGE/toy_methods" results/toy_methods
     ;;
   keyframes)  # docs/toy.md "Keyframes"
-    rm -rf "$STAGE/toy_keyframes"
+    run rm -rf "$STAGE/toy_keyframes"
     run "$BIN/python" experiments/toy_keyframes.py --seeds 16 --sections 12 --every 16 --out "$STAGE/toy_keyframes"
     publish "$STAGE/toy_keyframes" results/toy_keyframes
     ;;
   demo)  # README "Baseline comparison": what `make demo` should reproduce
-    rm -rf "$STAGE/demo_reference"
+    run rm -rf "$STAGE/demo_reference"
     run "$BIN/fpkit" demo --out "$STAGE/demo_reference"
     publish "$STAGE/demo_reference" results/demo_reference
     ;;
