@@ -651,17 +651,17 @@ def test_shipped_weights_fit_the_size_budget():
 # trip (visible 1.0, hist 0.06, background 0.001, speed ratio 0.99, sharpness 0.62, shape 0.82: the
 # best any generation can score) and the controls of test_toy_eval.py (blank / patch noise: visible <=
 # 0.48, hist >= 0.47, background >= 0.02, shape 0.45; frozen: speed 0; 5x5 blur: sharpness 0.05). The
-# shipped organisms (4x4 codec, step 8k) score on these seeds with one noise draw per seed (the default
-# since stop 30): visible 0.83-1.0 (inverted anti-drifting 0.83: its far end loses a sprite on some
-# draws), last section 0.75-1.0, hist 0.10-0.13, background 0.002, speed 0.26-0.40, sharpness 1.15-1.30,
-# shape 0.70-0.77. (Sampled with noise seed 0 for every seed, as up to stop 29: visible 0.92-1.0.)
-# Speed stays below issue 9's target (within 1.5x of the world's) for every variant, and motion_follow
-# (0.04-0.27 here, frozen 0) is not clearly above a still sprite, so it has no threshold
-# (docs/toy.md); these thresholds guard against regressions.
+# shipped v4 organisms (step 16k; stop 34) score on these seeds with one noise draw per seed: visible
+# 0.875-1.0 (seed 1e9+1 scores 0.5 for every organism: its sprites pass behind each other, the real
+# clip 0.73), last section 0.75-1.0, hist 0.068-0.101, background 0.0012-0.0019, speed 0.38-0.72,
+# sharpness 0.90-1.22, shape 0.73-0.83 (v3 at 8k: hist 0.10-0.13, speed 0.26-0.40, shape 0.70-0.77).
+# Speed stays below issue 9's target (within 1.5x of the world's) for the inverted organism and f1+D;
+# motion_follow has its own test for f1 only (f1+D 0.15 and inverted 0.09-0.12 here are not clearly
+# above a still sprite's 0; docs/toy.md). These thresholds guard against regressions.
 LIKENESS_SEEDS = [EVAL_SEED_OFFSET + i for i in range(4)]
-SHIPPED_THRESHOLDS = {"visible": (0.75, 1.0), "visible_last_section": (0.6, 1.0), "hist_distance": (0.0, 0.2),
-                      "background_error": (0.0, 0.008), "speed_ratio": (0.2, 2.0), "sharpness_ratio": (0.3, 2.0),
-                      "shape_iou": (0.55, 1.0)}
+SHIPPED_THRESHOLDS = {"visible": (0.75, 1.0), "visible_last_section": (0.6, 1.0), "hist_distance": (0.0, 0.15),
+                      "background_error": (0.0, 0.005), "speed_ratio": (0.25, 2.0), "sharpness_ratio": (0.3, 2.0),
+                      "shape_iou": (0.65, 1.0)}
 
 
 @pytest.mark.parametrize("variant, strategy", [p for p in evaluate.ABLATION if p[0] in SHIPPED])
@@ -671,6 +671,14 @@ def test_every_shipped_variant_looks_like_the_world_at_its_training_length(varia
     medians = table[list(SHIPPED_THRESHOLDS)].fillna(0).median()  # no visible sprite: no speed, scored 0
     bad = {m: round(float(medians[m]), 4) for m, (lo, hi) in SHIPPED_THRESHOLDS.items() if not lo <= medians[m] <= hi}
     assert not bad, f"{variant}/{strategy} misses {bad}\n{table.to_string()}"
+
+
+@pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")
+def test_f1_sprites_follow_the_worlds_motion():
+    # v4 f1 follows about half the world's motion on these seeds (0.54; a frozen clip scores 0, a
+    # still sprite that jitters ~0.03); the v3 organisms (0.04-0.27) would fail
+    table = evaluate.likeness(organism.load_organism("f1"), LIKENESS_SEEDS, sampling_type="vanilla")
+    assert table.motion_follow.fillna(0).median() >= 0.35, table.to_string()
 
 
 @pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")
