@@ -116,6 +116,28 @@ def test_shape_iou_knows_a_true_disc_a_wrong_shape_and_a_mosaic():
                                        clip.shapes[k:k + 1], np.full((1, 1, 2), np.nan), np.zeros((1, 1), bool))[0, 0])
 
 
+def test_last_section_measures_see_a_far_end_that_breaks_up_while_the_rest_is_intact():
+    # the inverted strategies' failure: frames right after the start image intact, the last section
+    # (their far end) in 8x8-block mosaics; the whole-clip median hides it, the last-section one does not
+    seed, last = SEEDS[2], 4
+    real = world.real_video(seed, 13)
+    mosaic = real.clone()
+    mosaic[-last:] = torch.nn.functional.interpolate(torch.nn.functional.avg_pool2d(real[-last:], 8), scale_factor=8)
+    intact, broken = evaluate.compare_to_world(real, seed), evaluate.compare_to_world(mosaic, seed)
+    assert intact["shape_iou_last_section"] == pytest.approx(intact["shape_iou_last_section_real"])
+    assert intact["shape_iou_last_section"] > 0.75
+    assert broken["shape_iou"] > 0.7  # 8 of 12 frames intact: the whole-clip median passes
+    assert broken["shape_iou_last_section"] < intact["shape_iou_last_section"] - 0.2  # 0.40 vs 0.79
+    blank = real.clone()
+    blank[-last:] = real[0].mean((1, 2), keepdim=True)  # the far end lost every sprite: undefined, scored 0
+    gone = evaluate.compare_to_world(blank, seed)
+    assert gone["visible_last_section"] == 0 and math.isnan(gone["shape_iou_last_section"])
+    table = pd.DataFrame([dict(variant="v", strategy="s", seed=i, multiple=0, measure="shape_iou_last_section",
+                               value=gone["shape_iou_last_section"], real=np.nan) for i in range(3)])
+    row = evaluate.likeness_table(table).iloc[0]
+    assert row.measure == "shape_iou_last_section" and row.estimate == 0 and row.target == ""
+
+
 def test_colour_histograms_and_background_colours_match_per_pixel_definitions():
     """The vectorised measures against their definitions written out pixel by pixel: each pixel's
     soft-histogram mass goes to the 8 bin centres around it with trilinear weights; the background

@@ -16,7 +16,9 @@ continuation of every start image) makes model-free measures meaningful:
   stands still or jitters, -1 = moves backwards, 0.5 = at half speed);
 - sharpness_ratio: mean Laplacian variance generated / real (too low: blur; too high: speckle);
 - shape_iou: median over visible sprite-frames of the IoU between the sprite's colour pixels and its
-  true shape (disc or square, true radius) centred on their centroid (ragged or blocky sprites score low).
+  true shape (disc or square, true radius) centred on their centroid (ragged or blocky sprites score low);
+- visible_last_section, shape_iou_last_section: the same over the last section (the inverted
+  strategies' far end, generated first from the start image alone), reported without a target.
 
 Frame 0 is the given start image in every strategy's output, so every measure skips it (motion_follow
 measures displacements from it: moving away from the start image is motion). Drift is the
@@ -62,7 +64,7 @@ TARGETS = {
     # candidates score 0.63-0.69 (ragged, blocky outlines). 0.7 ~ 0.85 x the real clip's own score.
     "shape_iou": (0.7, 1.0),
 }
-UNDEFINED_WITHOUT_SPRITES = ("speed_ratio", "motion_follow", "shape_iou")  # NaN with no visible sprite: scored 0
+UNDEFINED_WITHOUT_SPRITES = ("speed_ratio", "motion_follow", "shape_iou", "shape_iou_last_section")  # NaN with no visible sprite: scored 0
 SHAPE_IOU_OF_REAL = 0.75  # per video: shape_iou >= this x the real clip's (occlusion and small sprites lower both)
 DRIFT_MEASURES = ("drift_hist", "drift_visible", "drift_background")
 
@@ -229,8 +231,9 @@ def compare_to_world(video: torch.Tensor, seed: int, spec: WorldSpec | None = No
                      last_section_frames: int = 4) -> dict:
     """Compare a video (T, 3, H, W) in [0, 1] started from `world.start_image(seed)` with the world's
     own continuation of that image (frames 1..T-1). Returns the generated and real values, `passes`
-    per TARGETS and `looks_like_world` (all pass). `visible_last_section` is the visibility over the
-    last `last_section_frames` frames: the far end, generated first by the inverted strategies."""
+    per TARGETS and `looks_like_world` (all pass). `visible_last_section` and `shape_iou_last_section`
+    are visibility and shape over the last `last_section_frames` frames: the far end, generated first
+    by the inverted strategies from the start image alone."""
     video = _check_video(video)
     clip = _truth(seed, video.shape[0], spec)
     real, areas = clip.frames, _areas(clip)
@@ -239,7 +242,8 @@ def compare_to_world(video: torch.Tensor, seed: int, spec: WorldSpec | None = No
         visible, centroids = sprite_tracks(frames[1:], clip.colours, areas)
         tracks[name] = np.concatenate([_start_centroids(clip), centroids])  # frame 0 is the start image
         iou = shape_iou(frames[1:], clip.colours, clip.radii, clip.shapes, centroids, visible)
-        out[f"shape_iou{name}"] = float(np.nanmedian(iou)) if np.isfinite(iou).any() else float("nan")
+        out[f"shape_iou{name}"] = _median_or_nan(iou)
+        out[f"shape_iou_last_section{name}"] = _median_or_nan(iou[-last_section_frames:])
         out[f"visible{name}"] = float(visible.mean())
         out[f"visible_last_section{name}"] = float(visible[-last_section_frames:].mean())
         out[f"speed{name}"] = speed(centroids)
@@ -257,6 +261,10 @@ def compare_to_world(video: torch.Tensor, seed: int, spec: WorldSpec | None = No
     out["passes"] = passes
     out["looks_like_world"] = all(passes.values())
     return out
+
+
+def _median_or_nan(values: np.ndarray) -> float:
+    return float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
 
 
 def _start_centroids(clip) -> np.ndarray:
@@ -452,7 +460,8 @@ def likeness_table(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     beside the targets: one row per (variant, strategy, measure)."""
     from ..metrics.stats import summarize
 
-    sub = table[(table.multiple == 0) & table.measure.isin([*TARGETS, "visible_last_section", "looks_like_world"])]
+    reported = ["visible_last_section", "shape_iou_last_section", "looks_like_world"]  # no target of their own
+    sub = table[(table.multiple == 0) & table.measure.isin([*TARGETS, *reported])]
     # no sprite visible in its colour (at both ends of any 4-frame span): no speed or shape, scored 0
     sub = sub.assign(value=sub.value.where(sub.value.notna() | ~sub.measure.isin(UNDEFINED_WITHOUT_SPRITES), 0.0))
     out = summarize(sub, ["variant", "strategy", "measure"], statistic="median", level=level)
