@@ -884,5 +884,7 @@ def test_cli_heading_prompt_trains_and_samples_with_the_start_images_words(tmp_p
     with pytest.raises(SystemExit):
         main(["train", "--variant", "f1", "--steps", "2", "--no-progress", "--out", str(tmp_path / "x"),
               "--heading-prompt", "2"])
-    if SHIPPED:  # organisms trained without heading words keep their generic prompt
-        assert evaluate.prompt_for(organism.load_organism(SHIPPED[0]), seed) == organism.PROMPT
+    for variant in SHIPPED:  # organisms trained without heading words keep their generic prompt (v4: inverted)
+        words = organism.read_config(variant)["train"].get("heading_prompt", 0) > 0
+        expected = world.heading_prompt(seed) if words else organism.PROMPT
+        assert evaluate.prompt_for(organism.load_organism(variant), seed) == expected, variant
