@@ -8,7 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
-# The demo samples the toy organism at 8 steps, not its 12: the v3 organisms (4x4 codec) sample 2x
+# The demo samples the toy organism at 8 steps, not its 12: the 4x4-codec organisms (v3, v4) sample 2x
 # slower than v2, and on 8 unseen seeds 8 and 12 steps give the same f1 medians (hist 0.135 both,
 # speed 0.33 vs 0.36) and inverted ones within 0.01-0.03 (docs/toy.md, What we tried), keeping `make demo` <= 60 s.
 TOY_DEMO_STEPS = 8
