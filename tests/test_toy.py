@@ -138,6 +138,22 @@ def test_codec_whitening_sets_channel_variances_and_leaves_the_round_trip_alone(
 # Training
 
 
+def test_weights_digest_follows_the_file_it_names(tmp_path):
+    # cached per (path, size, mtime): a retrained file in the same place gets its own digest
+    import hashlib
+    import os
+
+    from fpkit.toy.organism import weights_digest
+
+    path = tmp_path / "transformer.safetensors"
+    path.write_bytes(b"first weights")
+    first = weights_digest(path)
+    assert first == hashlib.sha256(b"first weights").hexdigest()[:12] == weights_digest(path)
+    path.write_bytes(b"other weights")  # same size: only the mtime tells the cache
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10 ** 9))
+    assert weights_digest(path) == hashlib.sha256(b"other weights").hexdigest()[:12] != first
+
+
 def test_training_reuses_the_planning_code(monkeypatch):
     calls = {"plan": 0, "canvas": 0, "context": 0}
     real_plan, real_canvas, real_context = fpkit.planning.plan, fpkit.sampler.make_canvas, fpkit.sampler.context_inputs
@@ -668,7 +684,7 @@ SHIPPED_THRESHOLDS = {"visible": (0.75, 1.0), "visible_last_section": (0.6, 1.0)
 def test_every_shipped_variant_looks_like_the_world_at_its_training_length(variant, strategy):
     pipe = organism.load_organism(variant)
     table = evaluate.likeness(pipe, LIKENESS_SEEDS, sampling_type=strategy)
-    medians = table[list(SHIPPED_THRESHOLDS)].fillna(0).median()  # no visible sprite: no speed, scored 0
+    medians = evaluate.scored(table)[list(SHIPPED_THRESHOLDS)].median()
     bad = {m: round(float(medians[m]), 4) for m, (lo, hi) in SHIPPED_THRESHOLDS.items() if not lo <= medians[m] <= hi}
     assert not bad, f"{variant}/{strategy} misses {bad}\n{table.to_string()}"
 
@@ -678,7 +694,7 @@ def test_f1_sprites_follow_the_worlds_motion():
     # v4 f1 follows about half the world's motion on these seeds (0.54; a frozen clip scores 0, a
     # still sprite that jitters ~0.03); the v3 organisms (0.04-0.27) would fail
     table = evaluate.likeness(organism.load_organism("f1"), LIKENESS_SEEDS, sampling_type="vanilla")
-    assert table.motion_follow.fillna(0).median() >= 0.35, table.to_string()
+    assert evaluate.scored(table).motion_follow.median() >= 0.35, table.to_string()
 
 
 @pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")

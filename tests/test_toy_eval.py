@@ -71,7 +71,7 @@ def test_controls_fail_the_likeness_test(scores, control, failing):
     assert not got.looks_like_world.any()
     for measure in failing:
         lo, hi = evaluate.TARGETS[measure]
-        median = got[measure].fillna(0).median()  # no visible sprite: no speed or shape, scored 0
+        median = evaluate.scored(got)[measure].median()
         assert not lo <= median <= hi, (control, measure, median)
 
 
@@ -136,6 +136,17 @@ def test_last_section_measures_see_a_far_end_that_breaks_up_while_the_rest_is_in
                                value=gone["shape_iou_last_section"], real=np.nan) for i in range(3)])
     row = evaluate.likeness_table(table).iloc[0]
     assert row.measure == "shape_iou_last_section" and row.estimate == 0 and row.target == ""
+
+
+def test_scored_counts_an_undefined_measure_as_zero_and_leaves_other_gaps_alone():
+    # speed and shape have no value without a visible sprite: a failure (0), not a missing seed;
+    # a NaN in a measure defined for every video (a bug upstream) must stay visible
+    wide = pd.DataFrame({"speed_ratio": [np.nan, 0.8], "shape_iou": [np.nan, 0.9], "hist_distance": [np.nan, 0.1]})
+    got = evaluate.scored(wide)
+    assert got.speed_ratio.tolist() == [0.0, 0.8] and got.shape_iou.tolist() == [0.0, 0.9]
+    assert math.isnan(got.hist_distance[0]) and math.isnan(wide.speed_ratio[0])  # the input is not changed
+    long = pd.DataFrame({"measure": ["motion_follow", "visible", "shape_iou_last_section"], "value": [np.nan] * 3})
+    assert evaluate.scored(long).value.fillna(-1).tolist() == [0.0, -1.0, 0.0]
 
 
 def test_colour_histograms_and_background_colours_match_per_pixel_definitions():

@@ -455,6 +455,18 @@ def evaluate_organisms(organisms=None, seeds=None, multiples=(1, 4, 8), base_sec
     return pd.DataFrame(rows)
 
 
+def scored(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with the values its medians are taken over: a measure that is undefined without a
+    visible sprite (`UNDEFINED_WITHOUT_SPRITES`: no sprite in its colour at both ends of any 4-frame
+    span, so no speed or shape; NaN in `likeness`) scores 0, a failure, not a missing seed. Takes the
+    long format of `evaluate_organisms` (columns measure, value) or a wide `likeness` table (one
+    column per measure); other NaN stay NaN."""
+    if {"measure", "value"} <= set(table.columns):
+        undefined = table.measure.isin(UNDEFINED_WITHOUT_SPRITES) & table.value.isna()
+        return table.assign(value=table.value.mask(undefined, 0.0))
+    return table.fillna({c: 0.0 for c in table.columns if c in UNDEFINED_WITHOUT_SPRITES})
+
+
 def likeness_table(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Medians over seeds at each variant's training length (multiple 0), with bootstrap intervals,
     beside the targets: one row per (variant, strategy, measure)."""
@@ -462,8 +474,7 @@ def likeness_table(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
 
     reported = ["visible_last_section", "shape_iou_last_section", "looks_like_world"]  # no target of their own
     sub = table[(table.multiple == 0) & table.measure.isin([*TARGETS, *reported])]
-    # no sprite visible in its colour (at both ends of any 4-frame span): no speed or shape, scored 0
-    sub = sub.assign(value=sub.value.where(sub.value.notna() | ~sub.measure.isin(UNDEFINED_WITHOUT_SPRITES), 0.0))
+    sub = scored(sub)
     out = summarize(sub, ["variant", "strategy", "measure"], statistic="median", level=level)
     real = sub.groupby(["variant", "strategy", "measure"], sort=False)["real"].median().rename("real_median")
     out = out.join(real, on=["variant", "strategy", "measure"])

@@ -9,6 +9,7 @@ encoders.safetensors, config.json (transformer / codec / world / variant configs
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -133,7 +134,14 @@ def read_meta(variant_or_path="f1") -> dict:
 
 
 def weights_digest(path) -> str:
-    """First 12 hex digits of a transformer file's SHA-256: which weights an evaluation sampled."""
+    """First 12 hex digits of a transformer file's SHA-256: which weights an evaluation sampled.
+    Cached per (path, size, mtime), so loading the same organism again does not re-read the file."""
+    stat = Path(path).stat()
+    return _sha256_prefix(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_prefix(path: str, size: int, mtime_ns: int) -> str:
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]

@@ -10,6 +10,7 @@ import argparse
 import pandas as pd
 
 from fpkit.metrics import paired_difference
+from fpkit.toy.evaluate import scored
 
 LIKENESS = ["visible", "visible_last_section", "hist_distance", "background_error", "speed_ratio", "motion_follow",
             "sharpness_ratio", "shape_iou"]
@@ -19,7 +20,7 @@ parser.add_argument("b")
 parser.add_argument("--map", nargs="*", default=[])
 parser.add_argument("--multiple", type=int, default=0)
 args = parser.parse_args()
-a, b = pd.read_parquet(args.a), pd.read_parquet(args.b)
+a, b = scored(pd.read_parquet(args.a)), scored(pd.read_parquet(args.b))  # no sprite: no speed or shape, 0
 for t in (a, b):
     if "noise_seed" not in t.columns:
         t["noise_seed"] = 0  # tables written before the column sampled every clip with noise seed 0
@@ -43,7 +44,7 @@ for variant, strategy in a[["variant", "strategy"]].drop_duplicates().itertuples
         seeds = x.index.intersection(y.index)
         if not (x.loc[seeds, "noise_seed"] == y.loc[seeds, "noise_seed"]).all():
             raise SystemExit(f"{variant}/{strategy}: the tables sampled these seeds with other noise: not paired")
-        xa, ya = x.loc[seeds, "value"].fillna(0), y.loc[seeds, "value"].fillna(0)  # no sprite: no speed, 0
+        xa, ya = x.loc[seeds, "value"], y.loc[seeds, "value"]
         d, e = (paired_difference(xa.to_numpy(), ya.to_numpy(), statistic=s) for s in ("median", "mean"))
         print(f"| {m} | {xa.median():.3g} | {ya.median():.3g} | {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
               f"| {e.estimate:+.3f} [{e.low:+.3f}, {e.high:+.3f}] |")
