@@ -9,8 +9,9 @@ import warnings
 from pathlib import Path
 
 # The demo samples the toy organism at 8 steps, not its 12: the 4x4-codec organisms (v3, v4) sample 2x
-# slower than v2, and on 8 unseen seeds 8 and 12 steps give the same f1 medians (hist 0.135 both,
-# speed 0.33 vs 0.36) and inverted ones within 0.01-0.03 (docs/toy.md, What we tried), keeping `make demo` <= 60 s.
+# slower than v2, and on 16 unseen seeds of the v4 organisms 8 and 12 steps score alike (paired, every
+# measure within 0.06; f1 motion_follow 0.54 vs 0.58; results/toy_candidates/v4_demo_steps/), keeping
+# `make demo` <= 60 s.
 TOY_DEMO_STEPS = 8
 
 
