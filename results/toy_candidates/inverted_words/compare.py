@@ -1,0 +1,77 @@
+"""Stop 35: does the inverted organism read heading words when it has nothing else to go on? The shipped
+inverted organism (step 16k of its 20k schedule) trained on 16k -> N twice from the same weights, clips,
+plans and noise: without prompts (`runs/inv-cont`, the control: the schedule finished) and with heading
+prompts on 80% of the clips (`runs/inv-words`, `--heading-prompt 0.8`). Sampled at the training length
+(3 sections), 16 unseen seeds, one noise draw per clip shared by every arm (paired):
+  shipped    the shipped 16k weights (generic prompt)
+  cont       the control at step N (generic prompt)
+  words      the prompted run at step N with its start image's heading prompt
+  generic    the prompted run with the generic prompt (what the words add within one model)
+  reversed   the prompted run with every heading reversed (up <-> down, left <-> right): if the words set
+             the direction, motion_follow falls below the generic prompt's
+    python results/toy_candidates/inverted_words/compare.py STEP OUT_DIR"""
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from fpkit.metrics import paired_difference
+from fpkit.toy import evaluate, organism
+from fpkit.toy.world import EVAL_SEED_OFFSET, heading_prompt
+
+torch.set_num_threads(1)
+step, out = int(sys.argv[1]), Path(sys.argv[2])
+seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
+MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
+            "shape_iou_last_section", "sharpness_ratio", "background_error"]
+FLIP = {"up": "down", "down": "up", "left": "right", "right": "left"}
+
+
+def snapshot(run: str):
+    return organism.load_organism(run, weights=Path(run) / "snapshots" / f"step_{step:07d}.safetensors")
+
+
+def reversed_prompt(seed: int, pipe) -> str:
+    return " ".join(FLIP.get(w, w) for w in heading_prompt(seed, evaluate.geometry(pipe)["spec"]).split())
+
+
+def with_prompts(pipe, strategy, prompt_of):
+    """likeness, each clip sampled with prompt_of(seed) (the organism then ignores its own rule)."""
+    rows = []
+    pipe.fpkit_toy = {**pipe.fpkit_toy, "train": {**pipe.fpkit_toy["train"], "heading_prompt": 0}}
+    for seed in seeds:
+        pipe.fpkit_prompt = prompt_of(seed)
+        rows.append(evaluate.likeness(pipe, [seed], sampling_type=strategy))
+    return pd.concat(rows, ignore_index=True)
+
+
+tables = []
+for strategy in ("inverted_anti_drifting", "anti_drifting"):
+    arms = {"shipped": evaluate.likeness(organism.load_organism("inverted"), seeds, sampling_type=strategy),
+            "cont": evaluate.likeness(snapshot("runs/inv-cont"), seeds, sampling_type=strategy)}
+    words = snapshot("runs/inv-words")
+    arms["words"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="auto")
+    arms["generic"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="generic")
+    arms["reversed"] = with_prompts(snapshot("runs/inv-words"), strategy, lambda s: reversed_prompt(s, words))
+    for arm, t in arms.items():
+        tables.append(t.assign(arm=arm, strategy=strategy, step=step))
+table = pd.concat(tables, ignore_index=True)
+out.mkdir(parents=True, exist_ok=True)
+table.to_csv(out / f"table_step{step}.csv", index=False)
+
+lines = [f"# Inverted organism, step {step}: medians over 16 seeds and paired median differences [95%]", ""]
+for strategy, part in table.groupby("strategy", sort=False):
+    wide = {arm: evaluate.scored(g).set_index("seed").sort_index() for arm, g in part.groupby("arm")}
+    lines += [f"## {strategy}", "", "| measure | shipped 16k | cont | words | generic | reversed | cont - shipped | words - cont "
+              "| words - generic | reversed - generic |", "| --- " * 10 + "|"]
+    for m in MEASURES:
+        med = {a: wide[a][m].median() for a in ("shipped", "cont", "words", "generic", "reversed")}
+        diffs = []
+        for a, b in (("cont", "shipped"), ("words", "cont"), ("words", "generic"), ("reversed", "generic")):
+            d = paired_difference(wide[a][m].to_numpy(), wide[b][m].to_numpy(), statistic="median")
+            diffs.append(f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+        lines.append(f"| {m} | " + " | ".join(f"{med[a]:.3g}" for a in med) + " | " + " | ".join(diffs) + " |")
+    lines.append("")
+(out / f"compare_step{step}.md").write_text("\n".join(lines))
+print("\n".join(lines))
