@@ -24,7 +24,8 @@ for variant, strategy in evaluate.ABLATION:
     t.insert(0, "strategy", strategy)
     t.insert(0, "variant", variant)
     tables.append(t)
-    whole, last = evaluate.scored(t).shape_iou, evaluate.scored(t).shape_iou_last_section  # no visible sprite: 0
+    s = evaluate.scored(t)  # no visible sprite: 0
+    whole, last = s.shape_iou, s.shape_iou_last_section
     lines.append(f"| {variant} / {strategy} | {fmt(bootstrap_ci(whole, 'median'))} | {fmt(bootstrap_ci(last, 'median'))} | "
                  f"{t.shape_iou_last_section_real.median():.2f} | {fmt(paired_difference(last, whole, 'median'))} | "
                  f"{fmt(bootstrap_ci(t.visible_last_section, 'median'))} |")
