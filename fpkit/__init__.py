@@ -5,31 +5,35 @@
     run.trace.to_frame() # what every section saw
 """
 
-from .experiment import load_experiment, run_experiment
-from .pipelines import CHECKPOINTS, load_pipeline, tiny_pipeline
-from . import methods, metrics
-from .planning import HistorySpec, Plan, SectionPlan, Slot, plan
-from .sampler import Run, sample
-from .schedule import SectionSchedule
-from .trace import Trace, TraceRecorder
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CHECKPOINTS",
-    "HistorySpec",
-    "Plan",
-    "Run",
-    "SectionPlan",
-    "SectionSchedule",
-    "Slot",
-    "Trace",
-    "TraceRecorder",
-    "load_experiment",
-    "load_pipeline",
-    "metrics",
-    "plan",
-    "run_experiment",
-    "sample",
-    "tiny_pipeline",
-]
+# name -> the submodule that defines it. Loaded on first use (PEP 562), so `import fpkit.cli` or
+# `fpkit ls` do not pay for torch + diffusers (~5 s on a 2-core CPU) before they need them, and
+# `fpkit demo` can start its helper process before the main process imports them.
+_EXPORTS = {
+    "load_experiment": "experiment", "run_experiment": "experiment",
+    "CHECKPOINTS": "pipelines", "load_pipeline": "pipelines", "tiny_pipeline": "pipelines",
+    "HistorySpec": "planning", "Plan": "planning", "SectionPlan": "planning", "Slot": "planning", "plan": "planning",
+    "Run": "sampler", "sample": "sampler",
+    "SectionSchedule": "schedule",
+    "Trace": "trace", "TraceRecorder": "trace",
+}
+_SUBMODULES = ("methods", "metrics")
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES])
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

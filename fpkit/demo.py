@@ -8,6 +8,8 @@ import time
 import warnings
 from pathlib import Path
 
+from .planning import check_int
+
 # The demo samples the toy organism at 8 steps, not its 12: the 4x4-codec organisms (v3, v4) sample 2x
 # slower than v2, and on 16 unseen seeds of the v4 organisms 8 and 12 steps score alike (paired, every
 # measure within 0.06; f1 motion_follow 0.54 vs 0.58; results/toy_candidates/v4_demo_steps/). Idle, the
@@ -85,15 +87,7 @@ def default_workers() -> int:
 
 
 def check_workers(workers) -> int:
-    import operator
-
-    try:
-        value = operator.index(workers)  # ints and numpy integers, not floats, strings or bools
-    except TypeError:
-        value = None
-    if isinstance(workers, bool) or value is None or value < 1:
-        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-    return value
+    return check_int("workers", workers, 1)
 
 
 def _exit_with_parent() -> None:
@@ -113,18 +107,36 @@ def _exit_with_parent() -> None:
         threading.Thread(target=watch, daemon=True).start()
 
 
-def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str) -> None:
+def _resolve_model(model: str) -> str:
+    """"auto": the toy organism where its f1 and inverted checkpoints are shipped, else the tiny pipeline."""
+    if model != "auto":
+        return model
+    try:
+        from fpkit.toy import available
+
+        return "toy" if {"f1", "inverted"} <= set(available()) else "tiny"
+    except ImportError:
+        return "tiny"
+
+
+def _worker(model: str, steps: int | None, seed: int, quick: bool, out: str, go=None) -> None:
     """A helper demo process: the same experiment on the same folder, on one thread (it shares the
     cores). The run store's claims give each run to exactly one process (as for two `fpkit run` on
-    one folder); ids and results do not depend on which process built a run."""
+    one folder); ids and results do not depend on which process built a run. `go`: an Event the main
+    process sets once the settings are valid and runs are left; the helper imports torch, diffusers
+    and the pipeline's modules (~7 s) while it waits, beside the main process's own imports."""
+    _exit_with_parent()
     import torch
+    from diffusers import HunyuanVideoFramepackPipeline  # noqa: F401  (imports transformers' encoders)
 
     from .experiment import parse_experiment, run_experiment
 
-    _exit_with_parent()
     torch.set_num_threads(1)
     try:
-        run_experiment(parse_experiment(demo_experiment(model, steps, seed, quick)), out_dir=out, progress=False)
+        if go is not None:
+            go.wait()
+        exp = parse_experiment(demo_experiment(_resolve_model(model), steps, seed, quick))
+        run_experiment(exp, out_dir=out, progress=False)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
         pass
 
@@ -134,36 +146,39 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
     """Run the demo into `out` (resuming finished runs) and write its report. `workers` processes
     share the runs (`fpkit demo` uses `default_workers()`: one per core, at most 2); helpers are
     spawned, so a script calling this with workers > 1 needs the `if __name__ == "__main__":` guard."""
-    from .atomic import atomic_write
-    from .experiment import RunStore, parse_experiment, run_experiment
-    from .report import write_report
-    from .threads import cpu_threads
-
     workers = check_workers(workers)
+    if model not in ("auto", "toy", "tiny"):
+        raise ValueError(f"model must be 'auto', 'toy' or 'tiny', got {model!r}")
+    steps = None if steps is None else check_int("steps", steps, 1)  # None: the model's default
+    seed = check_int("seed", seed, 0)  # toy: clip seeds below 1e9 are training clips
     out = Path(out)
-    if model == "auto":
-        try:
-            from fpkit.toy import available
-
-            model = "toy" if {"f1", "inverted"} <= set(available()) else "tiny"
-        except ImportError:
-            model = "tiny"
     t0 = time.perf_counter()
-    exp = parse_experiment(demo_experiment(model, steps, seed, quick))  # bad settings fail before any start
-    ids = [r.run_id for r in exp.runs()]
-    todo = len(ids) - len(RunStore(out).done_ids(ids))
-    helpers = []
-    spawn = max(0, min(workers, todo) - 1)  # helpers: none for a finished folder
+    helpers, go = [], None
     try:
-        if spawn:
+        if workers > 1:  # started first: their imports overlap ours; told to go once there is work
             import multiprocessing
 
             ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch thread pools
-            for _ in range(spawn):
-                helpers.append(ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out)), daemon=True))
+            go = ctx.Event()
+            for _ in range(workers - 1):
+                helpers.append(ctx.Process(target=_worker, args=(model, steps, seed, quick, str(out), go), daemon=True))
                 helpers[-1].start()
+        from .experiment import RunStore, parse_experiment, run_experiment
+        from .threads import cpu_threads
+
+        model = _resolve_model(model)
+        exp = parse_experiment(demo_experiment(model, steps, seed, quick))  # bad settings fail before any run
+        ids = [r.run_id for r in exp.runs()]
+        todo = len(ids) - len(RunStore(out).done_ids(ids))
+        keep = max(0, min(workers, todo) - 1)  # none for a finished folder
+        for h in helpers[keep:]:
+            h.terminate()
+            h.join(timeout=10)
+        helpers = helpers[:keep]
+        if helpers:
+            go.set()
         # every process on one thread while several share the cores (sampling is on one already)
-        with cpu_threads(1 if spawn else None):
+        with cpu_threads(1 if helpers else None):
             # returns once every run is built: runs a helper holds are waited for, and built here
             # if a helper dies holding one (its claim goes with it)
             table = run_experiment(exp, out_dir=out)  # toy runs carry their world columns (models.Toy)
@@ -179,6 +194,9 @@ def run_demo(out, model: str = "auto", steps: int | None = None, seed: int = 0, 
         if h.exitcode:
             warnings.warn(f"a demo helper process ended with exit code {h.exitcode} (every run is built: "
                           "this process built those it left)", RuntimeWarning, stacklevel=2)
+    from .atomic import atomic_write
+    from .report import write_report
+
     report = write_report(out)
     if model == "toy":  # the likeness table goes right after the summary, before the plots
         text = report.read_text()

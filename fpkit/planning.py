@@ -12,6 +12,7 @@ when one is given. A slot source of ``None`` means an all-zero frame (nothing kn
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -21,6 +22,18 @@ KERNELS: dict[str, tuple[int, int, int]] = {"k1": (1, 2, 2), "k2": (2, 4, 4), "k
 # Transformer inputs in the order they are packed into the sequence: [4x, 2x, clean 1x, noisy].
 INPUT_ORDER = ("history_4x", "history_2x", "clean", "noisy")
 _INPUT_OF = {"k1": "clean", "k2": "history_2x", "k4": "history_4x"}
+
+
+def check_int(name: str, value, low: int) -> int:
+    """`value` as an int >= low (ints and numpy integers; not floats, strings or bools), else a
+    ValueError naming it: the one check behind every count argument (sampler, demo)."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if isinstance(value, bool) or number is None or number < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return number
 
 
 @dataclass(frozen=True)

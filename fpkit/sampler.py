@@ -104,11 +104,6 @@ def _image_batch(value) -> int | None:
     return len(value) if isinstance(value, (list, tuple)) else None
 
 
-def _check_int(name: str, value, low: int) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-
-
 def check_arguments(*, vae_spatial: int, patch_size: int, image, last_image, image_latents, last_image_latents,
                     height, width, num_frames, latent_window_size, sampling_type, output_type,
                     num_inference_steps) -> None:
@@ -119,12 +114,12 @@ def check_arguments(*, vae_spatial: int, patch_size: int, image, last_image, ima
     if has_last and not planning.STRATEGY_TAKES_LAST_IMAGE[sampling_type]:
         takes = sorted(k for k, v in planning.STRATEGY_TAKES_LAST_IMAGE.items() if v)
         raise ValueError(f"sampling_type {sampling_type!r} does not take a last_image; use one of {takes}")
-    _check_int("latent_window_size", latent_window_size, 1)
-    _check_int("num_frames", num_frames, 1)
-    _check_int("num_inference_steps", num_inference_steps, 1)
+    planning.check_int("latent_window_size", latent_window_size, 1)
+    planning.check_int("num_frames", num_frames, 1)
+    planning.check_int("num_inference_steps", num_inference_steps, 1)
     factor = vae_spatial * patch_size
     for name, value in (("height", height), ("width", width)):
-        _check_int(name, value, 1)
+        planning.check_int(name, value, 1)
         if value % factor:
             raise ValueError(f"{name}={value} is not divisible by {factor} (VAE factor {vae_spatial} x patch "
                              f"size {patch_size})")

@@ -167,3 +167,45 @@ def test_demo_rejects_bad_workers(capsys):
     from fpkit.demo import check_workers
 
     assert check_workers(np.int64(2)) == 2
+    for kw, match in (({"steps": 0}, "steps must be an int >= 1"), ({"steps": 1.5}, "steps must"),
+                      ({"steps": True}, "steps must"), ({"seed": -1}, "seed must be an int >= 0, got -1"),
+                      ({"seed": "0"}, "seed must"), ({"model": "toy:f1"}, "model must be 'auto', 'toy' or 'tiny'")):
+        with pytest.raises(ValueError, match=match):
+            run_demo("x", **kw)
+
+
+def test_demo_that_fails_after_its_helper_started_stops_it_and_writes_nothing(tmp_path):
+    """The helper starts before the experiment is built (its imports overlap the main process's); an
+    error after that (here: the output path is a file) ends it before it builds anything."""
+    import multiprocessing
+
+    import pytest
+
+    from fpkit.demo import run_demo
+
+    out = tmp_path / "demo"
+    out.write_text("not a folder")
+    with pytest.raises(OSError):
+        run_demo(out, model="tiny", quick=True, steps=1, workers=2)
+    assert multiprocessing.active_children() == []
+    assert out.read_text() == "not a folder"
+
+
+def test_import_fpkit_loads_torch_only_when_used():
+    """`import fpkit` (and the CLI's parser) do not import torch or diffusers (~5 s on 2 cores): the
+    demo's helper starts before them. Every public name still resolves."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    code = ("import sys, fpkit, fpkit.cli, fpkit.demo; fpkit.cli.build_parser();"
+            "print(sorted(m for m in ('torch', 'diffusers', 'transformers', 'pandas') if m in sys.modules));"
+            "[getattr(fpkit, n) for n in fpkit.__all__]; print('torch' in sys.modules, set(fpkit.__all__) <= set(dir(fpkit)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "True True"], out
+    import fpkit
+
+    assert fpkit.sample is fpkit.sampler.sample and fpkit.metrics.__name__ == "fpkit.metrics"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        fpkit.nope

@@ -381,6 +381,23 @@ def test_one_pipeline_at_a_time_each_model_loaded_once(monkeypatch, tmp_path):
     pd.testing.assert_frame_equal(same, cached.drop(columns="sample_seconds"))
 
 
+def test_within_a_model_the_longest_runs_are_built_first(monkeypatch, tmp_path):
+    """Processes sharing a folder take runs in one order; longest first (frames x steps) lets them end
+    together on short runs (grouping by model comes first: test_one_pipeline_at_a_time_...)."""
+    built = []
+    monkeypatch.setattr(Runner, "load_pipe", lambda self, name, device=None: None)
+    monkeypatch.setattr(Runner, "execute", lambda self, run, index: built.append(
+        run.kwargs["num_frames"] * run.kwargs["num_inference_steps"]))
+    fixed = {k: v for k, v in smoke_dict()["fixed"].items() if k not in ("num_sections", "num_inference_steps")}
+    exp = parse_experiment(smoke_dict(
+        fixed=fixed, grid={"num_sections": [1, 3, 2], "num_inference_steps": [2, 1], "seed": [0, 1]},
+        inputs={"images": {"discs": "builtin:discs"}, "prompts": {"a": "a red ball"}}))
+    grid_order = [r.kwargs["num_frames"] * r.kwargs["num_inference_steps"] for r in exp.runs()]
+    assert grid_order != sorted(grid_order, reverse=True)
+    Runner(exp, tmp_path, progress=False).run()
+    assert len(built) == 12 and built == sorted(built, reverse=True) and len(set(built)) == 5, built
+
+
 def test_real_checkpoints_load_on_the_accelerator_when_there_is_one(monkeypatch):
     """The runner leaves the device to load_pipeline, whose default (offload=None, device=None) is the
     accelerator when there is one; the offload modes choose their device themselves."""
