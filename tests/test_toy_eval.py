@@ -138,6 +138,29 @@ def test_last_section_measures_see_a_far_end_that_breaks_up_while_the_rest_is_in
     assert row.measure == "shape_iou_last_section" and row.estimate == 0 and row.target == ""
 
 
+def test_the_real_clip_is_measured_once_per_clip_with_the_same_answers():
+    """compare_to_world keeps the real clip's measures per (seed, length): a second video of the same
+    clip reuses them, with results equal to a fresh computation, and nobody can write into them."""
+    seed = EVAL_SEED_OFFSET + 2
+    real = world.render_clip(seed, 13).frames
+    videos = [real.roll(2, dims=-1), (real + 0.05 * torch.randn(real.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)]
+    fresh = []
+    for video in videos:
+        evaluate._real_measures.cache_clear()
+        fresh.append(evaluate.compare_to_world(video, seed))
+    evaluate._real_measures.cache_clear()
+    cached = [evaluate.compare_to_world(video, seed) for video in videos]
+    info = evaluate._real_measures.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    for a, b in zip(fresh, cached):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert a[k] == b[k] or (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k])), k
+    assert fresh[0]["speed_ratio"] != fresh[1]["speed_ratio"]  # two different videos, one real side
+    with pytest.raises(ValueError, match="read-only"):
+        evaluate._real_measures(seed, 13, None, 4)["hist"][0] = 0
+
+
 def test_scored_counts_an_undefined_measure_as_zero_and_leaves_other_gaps_alone():
     # speed and shape have no value without a visible sprite: a failure (0), not a missing seed;
     # a NaN in a measure defined for every video (a bug upstream) must stay visible
