@@ -12,8 +12,10 @@ from .planning import check_int
 
 # The demo samples the toy organism at 8 steps, not its 12: the 4x4-codec organisms (v3, v4) sample 2x
 # slower than v2, and on 16 unseen seeds of the v4 organisms 8 and 12 steps score alike (paired, every
-# measure within 0.06; f1 motion_follow 0.54 vs 0.58; results/toy_candidates/v4_demo_steps/). Idle, the
-# runner's 24 runs take 56 s and `make demo` 65 s end to end (imports: 6-9 s per process; stop 35).
+# measure within 0.06; f1 motion_follow 0.54 vs 0.58; results/toy_candidates/v4_demo_steps/). Idle,
+# `make demo` took 65 s end to end in stop 35 (imports: 5-7 s per process, report 5 s); the helper now
+# imports beside the main process and the runner builds the 12-section runs first: 0.91x side by side
+# in stop 36 (67 vs 74 s; `benchmarks/bench_demo.py --rev 38b19cb`).
 TOY_DEMO_STEPS = 8
 
 

@@ -895,6 +895,11 @@ def test_cli_heading_prompt_trains_and_samples_with_the_start_images_words(tmp_p
     evaluate.generate(pipe, seed, 1, num_inference_steps=1)
     evaluate.generate(pipe, seed, 1, num_inference_steps=1, prompt="generic")
     assert seen == [world.heading_prompt(seed), organism.PROMPT]
+    # the control: every heading turned round, the rest of the words as they were
+    flip = {"up": "down", "down": "up", "left": "right", "right": "left"}
+    for s in range(EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 40):
+        assert world.heading_prompt(s, reverse=True) == " ".join(flip.get(w, w) for w in world.heading_prompt(s).split())
+    assert evaluate.prompt_for(pipe, seed, "reversed") == world.heading_prompt(seed, reverse=True) != world.heading_prompt(seed)
     with pytest.raises(ValueError, match="'words'"):
         evaluate.prompt_for(pipe, seed, "words")
     with pytest.raises(SystemExit):

@@ -45,10 +45,11 @@ def eval_main(argv) -> int:
     parser.add_argument("--reuse", nargs="*", default=None, metavar="TABLE",
                         help="summarise without sampling: OUT/table.parquet, or these tables (e.g. from --only "
                              "runs in parallel) concatenated into OUT/table.parquet")
-    parser.add_argument("--prompt", default=None, choices=("auto", "generic"),
+    parser.add_argument("--prompt", default=None, choices=("auto", "generic", "reversed"),
                         help="auto (default): organisms trained with --heading-prompt sample with their start image's "
                              "heading prompt, others with the generic one; generic: the generic prompt for all (the "
-                             "control). With --reuse: the tables' own rule (a different --prompt is refused)")
+                             "control); reversed: every heading turned round (an organism that reads the words moves "
+                             "against the world). With --reuse: the tables' own rule (a different --prompt is refused)")
     parser.add_argument("--noise", default=None, choices=("per-seed", "shared"),
                         help="per-seed (default): clip s samples noise seed s (each clip its own draw, shared by every "
                              "organism and strategy on it); shared: noise seed 0 for every clip (the tables up to stop "

@@ -323,7 +323,7 @@ def geometry(pipe) -> dict:
                 spec=WorldSpec.from_dict(config["world"]) if "world" in config else None)
 
 
-PROMPTS = ("auto", "generic")
+PROMPTS = ("auto", "generic", "reversed")
 
 
 def _check_prompt(prompt) -> None:
@@ -334,9 +334,13 @@ def _check_prompt(prompt) -> None:
 def prompt_for(pipe, seed: int, prompt: str = "auto") -> str:
     """The prompt an organism samples clip `seed` with: "auto" = its start image's heading prompt for
     an organism trained with them (`--heading-prompt`), else the generic training prompt; "generic" =
-    the generic prompt always (a prompted organism then has only the trail to read headings from)."""
+    the generic prompt always (a prompted organism then has only the trail to read headings from);
+    "reversed" = the heading prompt with every heading turned round, whatever the organism (an
+    organism that reads the words then moves its sprites against the world: motion_follow drops)."""
     _check_prompt(prompt)
     config = getattr(pipe, "fpkit_toy", {})
+    if prompt == "reversed":
+        return heading_prompt(seed, geometry(pipe)["spec"], reverse=True)
     if prompt == "auto" and config.get("train", {}).get("heading_prompt", 0) > 0:
         return heading_prompt(seed, geometry(pipe)["spec"])
     return getattr(pipe, "fpkit_prompt", "")

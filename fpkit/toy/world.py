@@ -214,13 +214,16 @@ def heading_word(dx: float, dy: float) -> str:
     return HEADINGS[int(round(math.atan2(dy, dx) / (math.pi / 4))) % 8]
 
 
-def heading_prompt(seed: int, spec: WorldSpec | None = None) -> str:
+def heading_prompt(seed: int, spec: WorldSpec | None = None, reverse: bool = False) -> str:
     """What clip `seed` does after its start image, in words: per sprite (drawing order) its colour,
     shape, heading over the first frame and speed ("slow" below the middle of the world's speed range,
-    else "fast"), e.g. "red disc moves up left fast and blue square moves down slow"."""
+    else "fast"), e.g. "red disc moves up left fast and blue square moves down slow". `reverse`: every
+    heading turned round ("down right fast ..."), the control for whether an organism reads the words."""
     spec = spec or WorldSpec()
     clip = render_clip(seed, 2, spec)
     step = (clip.positions[1] - clip.positions[0]).numpy()  # (S, 2): the move after the start image
+    if reverse:
+        step = -step
     middle = (spec.speed[0] + spec.speed[1]) / 2
     parts = [f"{hue_name(clip.colours[k])} {clip.shapes[k]} moves {heading_word(*step[k])} "
              f"{'slow' if float(np.hypot(*step[k])) < middle else 'fast'}" for k in range(step.shape[0])]
