@@ -12,7 +12,7 @@ when one is given. A slot source of ``None`` means an all-zero frame (nothing kn
 from __future__ import annotations
 
 import math
-import operator
+import numbers
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -27,13 +27,9 @@ _INPUT_OF = {"k1": "clean", "k2": "history_2x", "k4": "history_4x"}
 def check_int(name: str, value, low: int) -> int:
     """`value` as an int >= low (ints and numpy integers; not floats, strings or bools), else a
     ValueError naming it: the one check behind every count argument (sampler, demo)."""
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = None
-    if isinstance(value, bool) or number is None or number < low:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return number
+    return int(value)
 
 
 @dataclass(frozen=True)

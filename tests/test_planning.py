@@ -192,3 +192,15 @@ def test_section_arithmetic():
     assert sections_for_seconds(5, 9) == 4  # 150/36 = 4.17
     assert sections_for_seconds(1.2, 9) == 1  # round(1.0) (banker's rounding leaves 0.5 -> 0; max 1)
     assert list(latent_to_frames(0, 4)) == [0] and list(latent_to_frames(2, 4)) == [5, 6, 7, 8]
+
+
+def test_check_int_takes_python_and_numpy_integers_and_names_anything_else():
+    import numpy as np
+    import torch
+
+    from fpkit.planning import check_int
+
+    assert check_int("n", 3, 1) == 3 and type(check_int("n", np.int64(3), 1)) is int
+    for bad in (True, 1.0, "2", torch.tensor(3), 0, -1, None, float("nan")):
+        with pytest.raises(ValueError, match=r"n must be an int >= 1, got "):
+            check_int("n", bad, 1)
