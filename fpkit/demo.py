@@ -14,8 +14,8 @@ from .planning import check_int
 # slower than v2, and on 16 unseen seeds of the v4 organisms 8 and 12 steps score alike (paired, every
 # measure within 0.06; f1 motion_follow 0.54 vs 0.58; results/toy_candidates/v4_demo_steps/). Idle,
 # `make demo` took 65 s end to end in stop 35 (imports: 5-7 s per process, report 5 s); the helper now
-# imports beside the main process and the runner builds the 12-section runs first: 0.91x side by side
-# in stop 36 (67 vs 74 s; `benchmarks/bench_demo.py --rev 38b19cb`).
+# imports beside the main process and the runner builds the 12-section runs first: 0.91x and 0.96x side
+# by side in stop 36 (67 vs 74 s, 69 vs 72 s; `benchmarks/bench_demo.py --rev 38b19cb`).
 TOY_DEMO_STEPS = 8
 
 
