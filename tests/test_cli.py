@@ -209,3 +209,29 @@ def test_import_fpkit_loads_torch_only_when_used():
     assert fpkit.sample is fpkit.sampler.sample and fpkit.metrics.__name__ == "fpkit.metrics"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         fpkit.nope
+
+
+def test_console_command_skips_teardown_but_keeps_exit_codes_handlers_and_output(tmp_path):
+    """`fpkit` and `python -m fpkit` end through exit_now: the exit code is main()'s (argparse's 2 and
+    --help's 0 included), atexit handlers still run and buffered output is flushed; the interpreter's
+    teardown (~1.8 s with torch loaded) is what is skipped. The console script calls the same entry."""
+    import subprocess
+    import sys
+    from importlib.metadata import entry_points
+
+    code = ("import atexit, sys; from fpkit.cli import exit_now;"
+            "atexit.register(lambda: print('handler ran'));"
+            "print('buffered', end=' '); sys.stderr.write('to stderr'); exit_now(3)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "buffered handler ran\n", "to stderr")
+
+    def fpkit(*args):
+        return subprocess.run([sys.executable, "-m", "fpkit", *args], capture_output=True, text=True, timeout=120)
+
+    bad = fpkit("nope")
+    assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr
+    helped = fpkit("--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: fpkit")
+    missing = fpkit("ls", str(tmp_path / "absent"))
+    assert missing.returncode == 2 and missing.stderr.startswith("error:") and "Traceback" not in missing.stderr
+    assert [e.value for e in entry_points(group="console_scripts") if e.name == "fpkit"] == ["fpkit.cli:entry"]

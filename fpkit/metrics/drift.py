@@ -150,8 +150,8 @@ def summary(table, run_id: str | None = None, ratio: float = 0.15):
     contrast = start_end_contrast(sub, ratio).set_index(["run_id", "metric"])["contrast"].unstack("metric")
     metric_order = list(dict.fromkeys(sub["metric"]))
     frames = sub.groupby("run_id", sort=False)["frame"].max() + 1
-    out = pd.DataFrame({"run_id": frames.index, "num_frames": frames.to_numpy()})
-    for m in metric_order:
-        out[f"{m}_mean"] = out["run_id"].map(means[m]) if m in means else np.nan
-        out[f"{m}_drift"] = out["run_id"].map(contrast[m]) if m in contrast else np.nan
-    return out
+    columns = {"run_id": frames.index, "num_frames": frames.to_numpy()}
+    for m in metric_order:  # built at once: 40 column insertions per run cost more than the metrics' means
+        columns[f"{m}_mean"] = means[m].reindex(frames.index).to_numpy() if m in means else np.nan
+        columns[f"{m}_drift"] = contrast[m].reindex(frames.index).to_numpy() if m in contrast else np.nan
+    return pd.DataFrame(columns)
