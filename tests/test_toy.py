@@ -372,6 +372,33 @@ def test_cli_sections_sets_the_training_plans_and_the_length_it_is_evaluated_at(
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_last_image_and_first_section_weight_set_what_the_plans_train_on(tmp_path, monkeypatch):
+    """--last-image P and --first-section-weight W change the inverted training draw as stated (a last
+    image in a share P of the plans; order 0 drawn W times as often as each later order), are kept
+    in config.json, make another data cut for --resume, and refuse values out of range."""
+    from fpkit.toy.cli import main
+    from fpkit.toy.train import VARIANTS, draw_plan
+
+    variant = replace(VARIANTS["inverted"], sections=(3, 3), also=(), last_image=0.1, first_section_weight=4.0)
+    rng = np.random.default_rng(0)
+    draws = [draw_plan(variant, rng, (16, 16), 2) for _ in range(4000)]
+    last = np.mean([p.has_last_image for p, _ in draws])
+    first = np.mean([o == 0 for _, o in draws])
+    assert abs(last - 0.1) < 0.02 and abs(first - 4 / 6) < 0.03  # shipped: 0.5 and 2 / 4
+    out = tmp_path / "matched"
+    base = ["train", "--variant", "inverted", "--batch-size", "2", "--no-progress", "--steps", "2"]
+    assert main([*base, "--last-image", "0.1", "--first-section-weight", "4", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())["variant"]
+    assert (config["last_image"], config["first_section_weight"]) == (0.1, 4.0)
+    with pytest.raises(ValueError, match="variant config differs"):
+        main([*base, "--resume", str(out), "--out", str(tmp_path / "y")])  # the shipped 0.5 / 2: another cut
+    for bad in (["--last-image", "1.5"], ["--last-image", "nan"], ["--first-section-weight", "0"],
+                ["--first-section-weight", "nan"]):
+        with pytest.raises(SystemExit):
+            main([*base, *bad, "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+
+
 def test_cli_world_speed_trains_on_and_scores_against_that_world(tmp_path):
     from fpkit.toy.cli import main
 

@@ -63,8 +63,10 @@ class Variant:
         lo, hi = self.sections
         if not 1 <= lo <= hi:
             raise ValueError(f"sections must be a range 1 <= low <= high, got {self.sections!r}")
-        if not self.first_section_weight > 0:
+        if not self.first_section_weight > 0:  # NaN fails too
             raise ValueError(f"first_section_weight must be > 0, got {self.first_section_weight!r}")
+        if not 0 <= self.last_image <= 1:
+            raise ValueError(f"last_image must be a probability in [0, 1], got {self.last_image!r}")
 
     @property
     def clip_frames(self) -> int:
@@ -593,6 +595,13 @@ def main(argv=None) -> int:
                         help="lengths of the training plans in sections, inclusive (default: the variant's, 1 3 for "
                              "the F1 variants, 1 4 for inverted); HI sets the training length the organism is "
                              "evaluated at and, for inverted plans, how far the far end lies from the start image")
+    parser.add_argument("--last-image", type=float, default=None, metavar="P",
+                        help="probability that a training plan has a given last image (default: the variant's, "
+                             "0.5 for inverted; the F1 layouts take none). Sampling without one, as every "
+                             "evaluation does, is the other 1 - P")
+    parser.add_argument("--first-section-weight", type=float, default=None, metavar="W",
+                        help="weight of generation order 0 against 1 for each later order when drawing the "
+                             "section to train on (default: the variant's, 2 for inverted: its far end)")
     parser.add_argument("--world-speed", type=float, nargs=2, default=None, metavar=("LO", "HI"),
                         help=f"sprite speed range of the training world in px/frame (default {WorldSpec.speed[0]} "
                              f"{WorldSpec.speed[1]}); kept in config.json, so evaluation scores against this world")
@@ -641,6 +650,13 @@ def main(argv=None) -> int:
             variant = replace(variant, sections=tuple(args.sections))
         except ValueError as err:
             parser.error(f"--sections {' '.join(map(str, args.sections))}: {err}")
+    for flag, name in (("--last-image", "last_image"), ("--first-section-weight", "first_section_weight")):
+        value = getattr(args, name)
+        if value is not None:
+            try:
+                variant = replace(variant, **{name: value})
+            except ValueError as err:
+                parser.error(f"{flag} {value}: {err}")
     spec = None
     if args.world_speed is not None:
         try:
