@@ -30,6 +30,8 @@ EVAL_DEFAULTS = {"steps": 12, "prompt": "auto"}
 
 def eval_main(argv) -> int:
     """Likeness, drift-versus-length and the ablation table with 95% intervals; writes OUT/report.md."""
+    from .evaluate import NOISE, PROMPTS  # importing fpkit.toy.cli has loaded the package (and evaluate) already
+
     parser = argparse.ArgumentParser(prog="fpkit toy eval", description=eval_main.__doc__)
     parser.add_argument("--seeds", type=int, default=16, help="unseen start images (paired over strategies)")
     parser.add_argument("--multiples", type=int, nargs="+", default=[1, 4, 8],
@@ -45,12 +47,12 @@ def eval_main(argv) -> int:
     parser.add_argument("--reuse", nargs="*", default=None, metavar="TABLE",
                         help="summarise without sampling: OUT/table.parquet, or these tables (e.g. from --only "
                              "runs in parallel) concatenated into OUT/table.parquet")
-    parser.add_argument("--prompt", default=None, choices=("auto", "generic", "reversed"),
+    parser.add_argument("--prompt", default=None, choices=PROMPTS,
                         help="auto (default): organisms trained with --heading-prompt sample with their start image's "
                              "heading prompt, others with the generic one; generic: the generic prompt for all (the "
                              "control); reversed: every heading turned round (an organism that reads the words moves "
                              "against the world). With --reuse: the tables' own rule (a different --prompt is refused)")
-    parser.add_argument("--noise", default=None, choices=("per-seed", "shared"),
+    parser.add_argument("--noise", default=None, choices=NOISE,
                         help="per-seed (default): clip s samples noise seed s (each clip its own draw, shared by every "
                              "organism and strategy on it); shared: noise seed 0 for every clip (the tables up to stop "
                              "29). With --reuse: the tables' own rule (a different --noise is refused)")
@@ -244,6 +246,8 @@ def _contact_sheets(out: Path, seed: int, organisms, multiples, steps: int, root
 
 def curve_main(argv) -> int:
     """Loss and likeness versus training steps for training run folders (with --snapshot-every)."""
+    from .evaluate import NOISE
+
     parser = argparse.ArgumentParser(prog="fpkit toy curve", description=curve_main.__doc__)
     parser.add_argument("runs", nargs="+", help="training run folders (fpkit toy train --out DIR)")
     parser.add_argument("--seeds", type=int, default=8)
@@ -251,7 +255,7 @@ def curve_main(argv) -> int:
     parser.add_argument("--baseline", default=None, metavar="RUN",
                         help="compare every other run with this one (a folder name among RUN_DIRs) at the steps "
                              "they share: paired median differences over seeds with 95%% intervals (OUT/paired.csv)")
-    parser.add_argument("--noise", default="per-seed", choices=("per-seed", "shared"),
+    parser.add_argument("--noise", default="per-seed", choices=NOISE,
                         help="per-seed: clip s samples noise seed s; shared: noise seed 0 for every clip (the curves "
                              "up to stop 29)")
     args = parser.parse_args(argv)
