@@ -145,10 +145,11 @@ def entry() -> None:
     so it can be called in-process, as the tests do)."""
     try:
         code = main()
-    except SystemExit as err:  # argparse's usage errors and --help
-        code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
-        if not isinstance(err.code, (int, type(None))):
-            print(err.code, file=sys.stderr)
+    except SystemExit as err:  # argparse's usage errors (2) and --help (0), as sys.exit reads them
+        code = err.code or 0
+        if not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
     exit_now(code)
 
 
