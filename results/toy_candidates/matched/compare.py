@@ -1,16 +1,18 @@
 """Stop 37: does training the inverted organism on the case it is evaluated on buy a better far end? The shipped
 inverted recipe from scratch with `--last-image 0.1 --first-section-weight 4` (the evaluation case: 3 sections,
 no last image, inverted anti-drifting, goes from 6.6% / 3.1% / 2.9% of the steps for its orders 0 / 1 / 2 to
-15.2% / 3.7% / 3.6%), paired at step 4,000 with two runs of the shipped recipe at the same step:
+15.2% / 3.7% / 3.6%), paired at the same step with runs of the shipped recipe:
   matched    the candidate (generic prompt)
-  plain      the shipped chain at 4k (`../s3_step4000/inverted`)
-  rerun      the stop-36 run with heading prompts in training, sampled with the generic prompt: it does not
-             read the words, so it is a second training run of the shipped recipe (`../inverted_words/scratch_eval`)
+  plain      the shipped chain: at 4k `../s3_step4000/inverted`, at 8k its step-8000 snapshot's table
+             (`../s3_step8000_eval`, stop 31; no `shape_iou_last_section` then)
+  rerun      (4k only) the stop-36 run with heading prompts in training, sampled with the generic prompt: it
+             does not read the words, so it is a second training run of the shipped recipe
+             (`../inverted_words/scratch_eval`)
 plain - rerun is the run-to-run spread that a recipe difference has to exceed. 16 unseen seeds at the training
 length (3 sections), 12 steps, one noise draw per clip shared by every arm (the committed tables' rule).
-    python results/toy_candidates/matched/compare.py CANDIDATE_FOLDER OUT_DIR [STRATEGY]
+    python results/toy_candidates/matched/compare.py CANDIDATE_FOLDER STEP OUT_DIR [STRATEGY]
 With STRATEGY, samples only that strategy (two processes side by side); without, samples what is missing and
-writes the report."""
+writes OUT_DIR/compare_stepSTEP.md."""
 import sys
 from pathlib import Path
 
@@ -23,29 +25,40 @@ from fpkit.toy.world import EVAL_SEED_OFFSET
 
 torch.set_num_threads(1)
 HERE = Path(__file__).resolve().parent
-candidate, out = sys.argv[1], Path(sys.argv[2])
-STRATEGIES = sys.argv[3:] or ["inverted_anti_drifting", "anti_drifting"]
+candidate, step, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+STRATEGIES = sys.argv[4:] or ["inverted_anti_drifting", "anti_drifting"]
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
 MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
             "shape_iou_last_section", "sharpness_ratio", "background_error"]
-ARMS = ("matched", "plain", "rerun")
-PAIRS = (("matched", "plain"), ("matched", "rerun"), ("plain", "rerun"))
+ARMS = ("matched", "plain", "rerun") if step == 4000 else ("matched", "plain")
+PAIRS = (("matched", "plain"), ("matched", "rerun"), ("plain", "rerun")) if step == 4000 else (("matched", "plain"),)
+
+
+def baselines(strategy: str) -> pd.DataFrame:
+    """The shipped recipe's arms at `step`, one wide row per (arm, seed) like `evaluate.likeness`."""
+    if step == 4000:
+        base = pd.read_csv(HERE.parent / "inverted_words" / "scratch_eval" / f"scratch_table_step4000_{strategy}.csv")
+        return base[base.arm.isin(["plain", "generic"])].replace({"arm": {"generic": "rerun"}})
+    if step == 8000:
+        long = pd.read_parquet(HERE.parent / "s3_step8000_eval" / "table.parquet")
+        long = long[(long.strategy == strategy) & (long.multiple == 0)]
+        wide = long.pivot(index=["seed", "noise_seed"], columns="measure", values="value")
+        return wide.reset_index().assign(arm="plain")
+    raise SystemExit(f"no baseline at step {step}: 4000 or 8000")
 
 out.mkdir(parents=True, exist_ok=True)
 tables = []
 for strategy in STRATEGIES:
-    path = out / f"table_{strategy}.csv"
+    path = out / f"table_step{step}_{strategy}.csv"
     if not path.exists():
         pipe = organism.load_organism(candidate)
         evaluate.likeness(pipe, seeds, sampling_type=strategy).assign(arm="matched", strategy=strategy).to_csv(path, index=False)
-    base = pd.read_csv(HERE.parent / "inverted_words" / "scratch_eval" / f"scratch_table_step4000_{strategy}.csv")
-    base = base[base.arm.isin(["plain", "generic"])].replace({"arm": {"generic": "rerun"}})
-    tables.append(pd.concat([pd.read_csv(path), base], ignore_index=True))
-if len(sys.argv) > 3:
+    tables.append(pd.concat([pd.read_csv(path), baselines(strategy).assign(strategy=strategy)], ignore_index=True))
+if len(sys.argv) > 4:
     sys.exit(0)
 table = pd.concat(tables, ignore_index=True)
 
-lines = ["# Inverted organism trained on its evaluation case vs the shipped recipe, step 4000: medians over 16 "
+lines = [f"# Inverted organism trained on its evaluation case vs the shipped recipe, step {step}: medians over 16 "
          "seeds and paired median differences [95%]", ""]
 for strategy, part in table.groupby("strategy", sort=False):
     wide = {arm: evaluate.scored(g).set_index("seed").sort_index() for arm, g in part.groupby("arm")}
@@ -53,7 +66,8 @@ for strategy, part in table.groupby("strategy", sort=False):
         assert list(w.index) == seeds and (w.noise_seed == wide["plain"].noise_seed).all(), arm  # paired draws
     lines += [f"## {strategy}", "", "| measure | " + " | ".join(ARMS) + " | "
               + " | ".join(f"{a} - {b}" for a, b in PAIRS) + " |", "| --- " * (1 + len(ARMS) + len(PAIRS)) + "|"]
-    for m in MEASURES:
+    measured = [m for m in MEASURES if part.groupby("arm")[m].apply(lambda c: c.notna().any()).all()]  # not scored 0
+    for m in measured:
         med = [f"{wide[a][m].median():.3g}" for a in ARMS]
         diffs = []
         for a, b in PAIRS:
@@ -61,5 +75,5 @@ for strategy, part in table.groupby("strategy", sort=False):
             diffs.append(f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
         lines.append(f"| {m} | " + " | ".join(med) + " | " + " | ".join(diffs) + " |")
     lines.append("")
-(out / "compare_step4000.md").write_text("\n".join(lines))
+(out / f"compare_step{step}.md").write_text("\n".join(lines))
 print("\n".join(lines))
