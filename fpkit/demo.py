@@ -15,7 +15,9 @@ from .planning import check_int
 # measure within 0.06; f1 motion_follow 0.54 vs 0.58; results/toy_candidates/v4_demo_steps/). Idle,
 # `make demo` took 65 s end to end in stop 35 (imports: 5-7 s per process, report 5 s); the helper now
 # imports beside the main process and the runner builds the 12-section runs first: 0.91x and 0.96x side
-# by side in stop 36 (67 vs 74 s, 69 vs 72 s; `benchmarks/bench_demo.py --rev 38b19cb`).
+# by side in stop 36 (67 vs 74 s, 69 vs 72 s; `benchmarks/bench_demo.py --rev 38b19cb`). Both processes
+# now end without the interpreter's teardown (cli.exit_now; the main process waited ~2 s on the helper's):
+# 0.81x and 0.86x in stop 37 (57 vs 70 s, 55 vs 65 s; `--rev 36abe49`).
 TOY_DEMO_STEPS = 8
 
 
