@@ -372,7 +372,7 @@ def test_cli_sections_sets_the_training_plans_and_the_length_it_is_evaluated_at(
     assert not (tmp_path / "x").exists()
 
 
-def test_cli_last_image_and_first_section_weight_set_what_the_plans_train_on(tmp_path, monkeypatch):
+def test_cli_last_image_and_first_section_weight_set_what_the_plans_train_on(tmp_path):
     """--last-image P and --first-section-weight W change the inverted training draw as stated (a last
     image in a share P of the plans; order 0 drawn W times as often as each later order), are kept
     in config.json, make another data cut for --resume, and refuse values out of range."""
@@ -396,6 +396,8 @@ def test_cli_last_image_and_first_section_weight_set_what_the_plans_train_on(tmp
                 ["--first-section-weight", "nan"]):
         with pytest.raises(SystemExit):
             main([*base, *bad, "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):  # vanilla plans take no last image: refused, not ignored
+        main(["train", "--variant", "f1", "--steps", "2", "--last-image", "0.5", "--out", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
 
 

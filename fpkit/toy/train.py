@@ -650,6 +650,9 @@ def main(argv=None) -> int:
             variant = replace(variant, sections=tuple(args.sections))
         except ValueError as err:
             parser.error(f"--sections {' '.join(map(str, args.sections))}: {err}")
+    takes_last = any(planning.STRATEGY_TAKES_LAST_IMAGE[st] for st in (variant.strategy, *dict(variant.also)))
+    if args.last_image is not None and not takes_last:
+        parser.error(f"--last-image: the {args.variant} variant's {variant.strategy} plans take no last image")
     for flag, name in (("--last-image", "last_image"), ("--first-section-weight", "first_section_weight")):
         value = getattr(args, name)
         if value is not None:
