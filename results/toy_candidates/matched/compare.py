@@ -3,8 +3,9 @@ inverted recipe from scratch with `--last-image 0.1 --first-section-weight 4` (t
 no last image, inverted anti-drifting, goes from 6.6% / 3.1% / 2.9% of the steps for its orders 0 / 1 / 2 to
 15.2% / 3.7% / 3.6%), paired at the same step with runs of the shipped recipe:
   matched    the candidate (generic prompt)
-  plain      the shipped chain: at 4k `../s3_step4000/inverted`, at 8k its step-8000 snapshot's table
-             (`../s3_step8000_eval`, stop 31; no `shape_iou_last_section` then)
+  plain      the shipped chain: at 4k `../s3_step4000/inverted`, at 8k / 12k its snapshots' tables
+             (`../s3_step8000_eval`, `../s3_step12000_eval`, stop 31; no `shape_iou_last_section` then), at
+             16k the shipped organism's (`results/toy_eval`, its training-length rows)
   rerun      (4k only) the stop-36 run with heading prompts in training, sampled with the generic prompt: it
              does not read the words, so it is a second training run of the shipped recipe
              (`../inverted_words/scratch_eval`)
@@ -30,6 +31,8 @@ STRATEGIES = sys.argv[4:] or ["inverted_anti_drifting", "anti_drifting"]
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
 MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
             "shape_iou_last_section", "sharpness_ratio", "background_error"]
+SHIPPED_CHAIN = {8000: "toy_candidates/s3_step8000_eval", 12000: "toy_candidates/s3_step12000_eval",
+                 16000: "toy_eval"}  # the shipped chain's tables at that step (16k: the shipped organism)
 ARMS = ("matched", "plain", "rerun") if step == 4000 else ("matched", "plain")
 PAIRS = (("matched", "plain"), ("matched", "rerun"), ("plain", "rerun")) if step == 4000 else (("matched", "plain"),)
 
@@ -39,12 +42,12 @@ def baselines(strategy: str) -> pd.DataFrame:
     if step == 4000:
         base = pd.read_csv(HERE.parent / "inverted_words" / "scratch_eval" / f"scratch_table_step4000_{strategy}.csv")
         return base[base.arm.isin(["plain", "generic"])].replace({"arm": {"generic": "rerun"}})
-    if step == 8000:
-        long = pd.read_parquet(HERE.parent / "s3_step8000_eval" / "table.parquet")
+    if step in SHIPPED_CHAIN:
+        long = pd.read_parquet(HERE.parent.parent / SHIPPED_CHAIN[step] / "table.parquet")
         long = long[(long.strategy == strategy) & (long.multiple == 0)]
         wide = long.pivot(index=["seed", "noise_seed"], columns="measure", values="value")
         return wide.reset_index().assign(arm="plain")
-    raise SystemExit(f"no baseline at step {step}: 4000 or 8000")
+    raise SystemExit(f"no baseline at step {step}: 4000, " + ", ".join(map(str, SHIPPED_CHAIN)))
 
 out.mkdir(parents=True, exist_ok=True)
 tables = []
