@@ -10,54 +10,50 @@ prompts on 80% of the clips (`runs/inv-words`, `--heading-prompt 0.8`). Sampled 
   reversed   the prompted run with every heading reversed (up <-> down, left <-> right): if the words set
              the direction, motion_follow falls below the generic prompt's (`prompt="reversed"` since stop 36;
              the committed tables set the same text on the pipeline, checked equal)
-    python results/toy_candidates/inverted_words/compare.py STEP OUT_DIR"""
+    python results/toy_candidates/inverted_words/compare.py STEP OUT_DIR
+With OUT_DIR/table_stepSTEP.csv already there, only the report is written from it."""
 import sys
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from fpkit.metrics import paired_difference
 from fpkit.toy import evaluate, organism
 from fpkit.toy.world import EVAL_SEED_OFFSET
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from arms import paired_report  # noqa: E402  (results/toy_candidates/arms.py)
 
 torch.set_num_threads(1)
 step, out = int(sys.argv[1]), Path(sys.argv[2])
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
-MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
-            "shape_iou_last_section", "sharpness_ratio", "background_error"]
 
 
 def snapshot(run: str):
     return organism.load_organism(run, weights=Path(run) / "snapshots" / f"step_{step:07d}.safetensors")
 
 
-tables = []
-for strategy in ("inverted_anti_drifting", "anti_drifting"):
-    arms = {"shipped": evaluate.likeness(organism.load_organism("inverted"), seeds, sampling_type=strategy),
-            "cont": evaluate.likeness(snapshot("runs/inv-cont"), seeds, sampling_type=strategy)}
-    words = snapshot("runs/inv-words")
-    arms["words"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="auto")
-    arms["generic"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="generic")
-    arms["reversed"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="reversed")
-    for arm, t in arms.items():
-        tables.append(t.assign(arm=arm, strategy=strategy, step=step))
-table = pd.concat(tables, ignore_index=True)
-out.mkdir(parents=True, exist_ok=True)
-table.to_csv(out / f"table_step{step}.csv", index=False)
+path = out / f"table_step{step}.csv"
+if path.exists():  # sampled before: report only
+    table = pd.read_csv(path)
+else:
+    tables = []
+    for strategy in ("inverted_anti_drifting", "anti_drifting"):
+        arms = {"shipped": evaluate.likeness(organism.load_organism("inverted"), seeds, sampling_type=strategy),
+                "cont": evaluate.likeness(snapshot("runs/inv-cont"), seeds, sampling_type=strategy)}
+        words = snapshot("runs/inv-words")
+        arms["words"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="auto")
+        arms["generic"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="generic")
+        arms["reversed"] = evaluate.likeness(words, seeds, sampling_type=strategy, prompt="reversed")
+        for arm, t in arms.items():
+            tables.append(t.assign(arm=arm, strategy=strategy, step=step))
+    table = pd.concat(tables, ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
 
-lines = [f"# Inverted organism, step {step}: medians over 16 seeds and paired median differences [95%]", ""]
-for strategy, part in table.groupby("strategy", sort=False):
-    wide = {arm: evaluate.scored(g).set_index("seed").sort_index() for arm, g in part.groupby("arm")}
-    lines += [f"## {strategy}", "", "| measure | shipped 16k | cont | words | generic | reversed | cont - shipped | words - cont "
-              "| words - generic | reversed - generic |", "| --- " * 10 + "|"]
-    for m in MEASURES:
-        med = {a: wide[a][m].median() for a in ("shipped", "cont", "words", "generic", "reversed")}
-        diffs = []
-        for a, b in (("cont", "shipped"), ("words", "cont"), ("words", "generic"), ("reversed", "generic")):
-            d = paired_difference(wide[a][m].to_numpy(), wide[b][m].to_numpy(), statistic="median")
-            diffs.append(f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
-        lines.append(f"| {m} | " + " | ".join(f"{med[a]:.3g}" for a in med) + " | " + " | ".join(diffs) + " |")
-    lines.append("")
-(out / f"compare_step{step}.md").write_text("\n".join(lines))
-print("\n".join(lines))
+text = paired_report(table, ("shipped", "cont", "words", "generic", "reversed"),
+                     (("cont", "shipped"), ("words", "cont"), ("words", "generic"), ("reversed", "generic")),
+                     f"# Inverted organism, step {step}: medians over 16 seeds and paired median differences [95%]",
+                     labels={"shipped": "shipped 16k"})
+(out / f"compare_step{step}.md").write_text(text)
+print(text)

@@ -18,16 +18,16 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from fpkit.metrics import paired_difference
 from fpkit.toy import evaluate, organism
 from fpkit.toy.world import EVAL_SEED_OFFSET
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from arms import paired_report  # noqa: E402  (results/toy_candidates/arms.py)
 
 torch.set_num_threads(1)
 words_dir, plain_dir, step, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 STRATEGIES = sys.argv[5:] or ["inverted_anti_drifting", "anti_drifting"]
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
-MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
-            "shape_iou_last_section", "sharpness_ratio", "background_error"]
 ARMS = ("plain", "words", "generic", "reversed")
 PAIRS = (("words", "plain"), ("generic", "plain"), ("words", "generic"), ("reversed", "generic"))
 
@@ -51,19 +51,7 @@ if len(sys.argv) > 5:
     sys.exit(0)
 table = pd.concat(tables, ignore_index=True)
 
-lines = [f"# Inverted organism with heading prompts from scratch vs without, step {step}: medians over 16 seeds "
-         "and paired median differences [95%]", ""]
-for strategy, part in table.groupby("strategy", sort=False):
-    wide = {arm: evaluate.scored(g).set_index("seed").sort_index() for arm, g in part.groupby("arm")}
-    lines += [f"## {strategy}", "", "| measure | " + " | ".join(ARMS) + " | "
-              + " | ".join(f"{a} - {b}" for a, b in PAIRS) + " |", "| --- " * (1 + len(ARMS) + len(PAIRS)) + "|"]
-    for m in MEASURES:
-        med = [f"{wide[a][m].median():.3g}" for a in ARMS]
-        diffs = []
-        for a, b in PAIRS:
-            d = paired_difference(wide[a][m].to_numpy(), wide[b][m].to_numpy(), statistic="median")
-            diffs.append(f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
-        lines.append(f"| {m} | " + " | ".join(med) + " | " + " | ".join(diffs) + " |")
-    lines.append("")
-(out / f"scratch_compare_step{step}.md").write_text("\n".join(lines))
-print("\n".join(lines))
+text = paired_report(table, ARMS, PAIRS, f"# Inverted organism with heading prompts from scratch vs without, step "
+                     f"{step}: medians over 16 seeds and paired median differences [95%]")
+(out / f"scratch_compare_step{step}.md").write_text(text)
+print(text)

@@ -20,17 +20,17 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from fpkit.metrics import paired_difference
 from fpkit.toy import evaluate, organism
 from fpkit.toy.world import EVAL_SEED_OFFSET
 
-torch.set_num_threads(1)
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from arms import paired_report  # noqa: E402  (results/toy_candidates/arms.py)
+
+torch.set_num_threads(1)
 candidate, step, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 STRATEGIES = sys.argv[4:] or ["inverted_anti_drifting", "anti_drifting"]
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
-MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
-            "shape_iou_last_section", "sharpness_ratio", "background_error"]
 SHIPPED_CHAIN = {8000: "toy_candidates/s3_step8000_eval", 12000: "toy_candidates/s3_step12000_eval",
                  16000: "toy_eval"}  # the shipped chain's tables at that step (16k: the shipped organism)
 ARMS = ("matched", "plain", "rerun") if step == 4000 else ("matched", "plain")
@@ -61,22 +61,7 @@ if len(sys.argv) > 4:
     sys.exit(0)
 table = pd.concat(tables, ignore_index=True)
 
-lines = [f"# Inverted organism trained on its evaluation case vs the shipped recipe, step {step}: medians over 16 "
-         "seeds and paired median differences [95%]", ""]
-for strategy, part in table.groupby("strategy", sort=False):
-    wide = {arm: evaluate.scored(g).set_index("seed").sort_index() for arm, g in part.groupby("arm")}
-    for arm, w in wide.items():
-        assert list(w.index) == seeds and (w.noise_seed == wide["plain"].noise_seed).all(), arm  # paired draws
-    lines += [f"## {strategy}", "", "| measure | " + " | ".join(ARMS) + " | "
-              + " | ".join(f"{a} - {b}" for a, b in PAIRS) + " |", "| --- " * (1 + len(ARMS) + len(PAIRS)) + "|"]
-    measured = [m for m in MEASURES if part.groupby("arm")[m].apply(lambda c: c.notna().any()).all()]  # not scored 0
-    for m in measured:
-        med = [f"{wide[a][m].median():.3g}" for a in ARMS]
-        diffs = []
-        for a, b in PAIRS:
-            d = paired_difference(wide[a][m].to_numpy(), wide[b][m].to_numpy(), statistic="median")
-            diffs.append(f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
-        lines.append(f"| {m} | " + " | ".join(med) + " | " + " | ".join(diffs) + " |")
-    lines.append("")
-(out / f"compare_step{step}.md").write_text("\n".join(lines))
-print("\n".join(lines))
+text = paired_report(table, ARMS, PAIRS, f"# Inverted organism trained on its evaluation case vs the shipped recipe, "
+                     f"step {step}: medians over 16 seeds and paired median differences [95%]")
+(out / f"compare_step{step}.md").write_text(text)
+print(text)

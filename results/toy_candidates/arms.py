@@ -1,0 +1,47 @@
+"""The markdown report of the probes in this folder: arms (a run, a step, a prompt) sampled on the same seeds
+with the same noise draws, per strategy the median of each measure per arm and the paired median differences
+of the chosen pairs [95%] (`fpkit.metrics.paired_difference`). Imported by the probes' scripts
+(`matched/compare.py`, `matched/compare_depth.py`, `inverted_words/compare.py`, `compare_scratch.py`), which
+put this folder on `sys.path`.
+
+    from arms import MEASURES, paired_report
+    text = paired_report(table, arms=("a", "b"), pairs=(("a", "b"),), title="# ...")
+
+`table`: `fpkit.toy.evaluate.likeness` rows with `arm` and `strategy` columns. A measure missing from an arm
+(a table written before the measure existed) is left out of that strategy's report; arms sampled on other
+seeds or other noise draws are refused (not paired)."""
+import pandas as pd
+
+from fpkit.metrics import paired_difference
+from fpkit.toy.evaluate import scored
+
+MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
+            "shape_iou_last_section", "sharpness_ratio", "background_error"]
+
+
+def paired_report(table: pd.DataFrame, arms, pairs, title: str, measures=MEASURES, labels=None) -> str:
+    labels = labels or {}
+    lines = [title, ""]
+    for strategy, part in table.groupby("strategy", sort=False):
+        wide = {arm: scored(g).set_index("seed").sort_index() for arm, g in part.groupby("arm")}
+        missing = [a for a in arms if a not in wide]
+        if missing:
+            raise ValueError(f"{strategy}: no rows for arm(s) {missing}")
+        first = wide[arms[0]]
+        for arm in arms:
+            w = wide[arm]
+            if list(w.index) != list(first.index) or (w.noise_seed.to_numpy() != first.noise_seed.to_numpy()).any():
+                raise ValueError(f"{strategy}: arm {arm!r} was sampled on other seeds or noise than {arms[0]!r}: not paired")
+        lines += [f"## {strategy}", "", "| measure | " + " | ".join(labels.get(a, a) for a in arms) + " | "
+                  + " | ".join(f"{a} - {b}" for a, b in pairs) + " |", "| --- " * (1 + len(arms) + len(pairs)) + "|"]
+        for m in measures:
+            if not all(m in part.columns and part.loc[part.arm == a, m].notna().any() for a in arms):
+                continue  # not measured in some arm's table (scored would read it as 0)
+            diffs = []
+            for a, b in pairs:
+                d = paired_difference(wide[a][m].to_numpy(), wide[b][m].to_numpy(), statistic="median")
+                diffs.append(f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+            lines.append(f"| {m} | " + " | ".join(f"{wide[a][m].median():.3g}" for a in arms) + " | "
+                         + " | ".join(diffs) + " |")
+        lines.append("")
+    return "\n".join(lines)
