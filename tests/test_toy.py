@@ -729,7 +729,7 @@ def test_f1_sprites_follow_the_worlds_motion():
 @pytest.mark.skipif("f1" not in SHIPPED, reason="f1 organism not shipped")
 def test_f1_vanilla_drifts_more_at_8x_than_at_1x_the_training_length():
     # 6 unseen seeds, one noise draw per seed: 13 vs 97 frames; docs/toy.md has 16 seeds. The suite's slowest
-    # test on the 4x4-codec organisms (157 s in a run beside training, stop 37; ~20 s on v2's 8x8 codec)
+    # test on the 4x4-codec organisms (103 s alone, stop 38; ~20 s on v2's 8x8 codec)
     seeds = [EVAL_SEED_OFFSET + i for i in range(6)]
     table = evaluate.evaluate_organisms([("f1", "vanilla")], seeds=seeds, multiples=(1, 8), progress=False)
     drift = evaluate.drift_table(table).set_index(["measure", "multiple"])
