@@ -33,6 +33,7 @@ STRATEGIES = sys.argv[4:] or ["inverted_anti_drifting", "anti_drifting"]
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
 SHIPPED_CHAIN = {8000: "toy_candidates/s3_step8000_eval", 12000: "toy_candidates/s3_step12000_eval",
                  16000: "toy_eval"}  # the shipped chain's tables at that step (16k: the shipped organism)
+CHAIN_16K = "16b94433cf11"  # weights_digest of the chain's 16k inverted transformer (shipped in stops 34-38)
 ARMS = ("matched", "plain", "rerun") if step == 4000 else ("matched", "plain")
 PAIRS = (("matched", "plain"), ("matched", "rerun"), ("plain", "rerun")) if step == 4000 else (("matched", "plain"),)
 
@@ -45,6 +46,8 @@ def baselines(strategy: str) -> pd.DataFrame:
     if step in SHIPPED_CHAIN:
         long = pd.read_parquet(HERE.parent.parent / SHIPPED_CHAIN[step] / "table.parquet")
         long = long[(long.strategy == strategy) & (long.multiple == 0)]
+        if "weights" in long and set(long.weights) != {CHAIN_16K}:  # results/toy_eval follows the shipped organism
+            raise SystemExit(f"{SHIPPED_CHAIN[step]} sampled other weights ({set(long.weights)}) than the chain's 16k")
         wide = long.pivot(index=["seed", "noise_seed"], columns="measure", values="value")
         return wide.reset_index().assign(arm="plain")
     raise SystemExit(f"no baseline at step {step}: 4000, " + ", ".join(map(str, SHIPPED_CHAIN)))
