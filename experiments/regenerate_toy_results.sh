@@ -8,6 +8,9 @@
 #   experiments/regenerate_toy_results.sh              # every step (about 1.5 h on 2 idle cores)
 #   experiments/regenerate_toy_results.sh eval demo    # some steps: eval sweeps methods keyframes demo
 #   DRY=1 experiments/regenerate_toy_results.sh        # print the commands only
+#   METHODS_ONLY=sampling_type=inverted_anti_drifting experiments/regenerate_toy_results.sh methods
+#       # one organism changed: sample only its half of toy_methods (about half the time) and take the
+#       # other half's rows from results/toy_methods by run id (experiments/merge_results.py)
 #
 # Not covered (they need more than the shipped folders): results/toy_training (needs the runs'
 # EMA snapshots: `fpkit toy curve`, docs/toy.md), the README screenshots (`python docs/screenshots.py`,
@@ -64,7 +67,11 @@ for s in "${STEPS[@]}"; do
     ;;
   methods)  # README "Anti-drifting methods", notebook 02: 1,344 runs, the grid sharded over two processes
     run rm -rf "$STAGE/toy_methods"
-    run "$BIN/accelerate" launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no -m fpkit run experiments/toy_methods.toml --out "$STAGE/toy_methods"
+    only=(); [ -n "${METHODS_ONLY:-}" ] && only=(--only $METHODS_ONLY)
+    run "$BIN/accelerate" launch --multi_gpu --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no -m fpkit run experiments/toy_methods.toml --out "$STAGE/toy_methods" "${only[@]}"
+    if [ -n "${METHODS_ONLY:-}" ]; then  # the other runs (unchanged run ids) from the committed folder
+      run "$BIN/python" experiments/merge_results.py experiments/toy_methods.toml "$STAGE/toy_methods" results/toy_methods
+    fi
     run "$BIN/fpkit" report "$STAGE/toy_methods"
     publish "$STAGE/toy_methods" results/toy_methods
     ;;

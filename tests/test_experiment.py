@@ -551,3 +551,51 @@ def test_regenerate_script_covers_every_committed_toy_result(tmp_path):
     assert not (tmp_path / "stage" / "toy_eval").exists()  # a dry run samples nothing
     bad = subprocess.run(["bash", str(script), "evall"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and "unknown step 'evall'" in bad.stderr
+
+
+def _merge_results_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("merge_results", ROOT / "experiments" / "merge_results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def test_merge_results_completes_an_only_run_from_a_committed_folder(smoke_run, tmp_path, capsys):
+    """experiments/merge_results.py: after one organism changes, sample only its runs (`--only`) and take
+    the others from the committed folder (table.parquet + frames.parquet, no runs/) by run id; the
+    merged folder reports the same table and per-frame metrics as a full run."""
+    from fpkit.report import load_results, write_report
+
+    merge = _merge_results_script()
+    out, exp, table, _, _ = smoke_run
+    shipped = tmp_path / "shipped"
+    shutil.copytree(out, shipped)
+    write_report(shipped)
+    shutil.rmtree(shipped / "runs")
+    new = tmp_path / "new"
+    Runner(exp, new, progress=False).run(only={"sampling_type": "inverted_anti_drifting"})
+    assert len(pd.read_parquet(new / "table.parquet")) == 2
+    assert merge([str(SMOKE), str(new), str(shipped)]) == 0
+    write_report(new)
+    merged, frames, experiment = load_results(new)
+    assert experiment["run_ids"] == [r.run_id for r in exp.runs()] == list(merged.run_id)
+    assert set(merged[merged.sampling_type == "inverted_anti_drifting"].run_id) <= {p.name for p in (new / "runs").iterdir()}
+    stable = [c for c in table.columns if c != "sample_seconds"]
+    pd.testing.assert_frame_equal(merged[stable].reset_index(drop=True), table[stable].reset_index(drop=True),
+                                  check_dtype=False)
+    _, live, _ = load_results(out)
+    key = ["run_id", "frame", "metric"]
+    pd.testing.assert_frame_equal(frames.sort_values(key).reset_index(drop=True)[live.columns],
+                                  live.sort_values(key).reset_index(drop=True))
+    # a grid run in neither folder: refused, nothing written
+    lone = tmp_path / "lone"
+    Runner(exp, lone, progress=False).run(only={"seed": 0})
+    empty = tmp_path / "empty"
+    shutil.copytree(shipped, empty)
+    pd.read_parquet(shipped / "table.parquet").iloc[:0].to_parquet(empty / "table.parquet")
+    before = (lone / "table.parquet").read_bytes()
+    assert merge([str(SMOKE), str(lone), str(empty)]) == 2
+    assert "2 grid runs are in neither folder" in capsys.readouterr().err
+    assert (lone / "table.parquet").read_bytes() == before and not (lone / "frames.parquet").exists()
