@@ -1,8 +1,10 @@
 """The per-length tables of docs/toy.md "Anti-drifting methods on the organism": for each organism and
 length of a `toy_methods` result table, `fpkit.report.method_cost_table` (mean colour drift, paired
-differences to `none` with 95% bootstrap intervals, medians of the likeness measures) as markdown.
+differences to `none` with 95% bootstrap intervals, medians of the likeness measures) as markdown;
+with --readme the README's table instead (both organisms side by side at one length, 24 sections).
 
-    python experiments/toy_methods_tables.py [results/toy_methods]"""
+    python experiments/toy_methods_tables.py [results/toy_methods] [--readme [SECTIONS]]"""
+import re
 import sys
 from pathlib import Path
 
@@ -25,5 +27,30 @@ def main(folder: str = "results/toy_methods") -> None:
         print(rows.to_markdown(index=False, floatfmt=".3g"), "\n")
 
 
+def readme(folder: str = "results/toy_methods", sections: str = "24") -> None:
+    """README "Anti-drifting methods on the organism": per method, F1 vanilla and inverted AD side by side."""
+    table = pd.read_parquet(Path(folder) / "table.parquet")
+    table = table[table.num_sections == int(sections)]
+
+    def short(text):  # "+0.1098 [+0.087, +0.1292] *" -> "+0.110 [+0.087, +0.129] *"
+        if text in ("-", "+0 [+0, +0]"):
+            return text
+        return re.sub(r"[+-]?\d+(\.\d+)?(e-?\d+)?", lambda m: f"{float(m.group()):+.3f}", text)
+
+    parts = [method_cost_table(table[table.model == model]) for model in ("toy:f1", "toy:inverted")]
+    both = parts[0].merge(parts[1], on="method", suffixes=("_f", "_i"))
+    for _, r in both.iterrows():
+        cells = [r.method]
+        for s in ("_f", "_i"):
+            cells += [f"{r['mean' + s]:.3f}", short(r["vs none [95%]" + s]), f"{r['world_visible (median)' + s]:.2f}",
+                      f"{r['world_motion_follow (median)' + s]:.2f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    if "--readme" in args:
+        at = args.index("--readme")
+        readme(*args[:at], *args[at + 1:])
+    else:
+        main(*args)
