@@ -29,7 +29,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     new, old = Path(args.new), Path(args.old)
     missing = [str(p) for p in (Path(args.experiment), new / "table.parquet", new / "experiment.json",
-                                old / "table.parquet", old / "frames.parquet") if not p.is_file()]
+                                old / "experiment.json", old / "table.parquet", old / "frames.parquet")
+               if not p.is_file()]
     if missing:
         print(f"error: missing {missing}", file=sys.stderr)
         return 2
