@@ -49,14 +49,16 @@ def main(argv=None) -> int:
     problems = []
     if names != {exp.name}:
         problems.append(f"the folders hold experiments {sorted(map(str, names))}, the file is {exp.name!r}")
-    taken = [i for i in ids if i not in set(mine) and i in set(saved.run_id)]
-    lacking = [i for i in ids if i not in set(mine) and i not in set(taken)]
+    sampled, committed = set(mine), set(saved.run_id)
+    taken = [i for i in ids if i not in sampled and i in committed]
+    lacking = [i for i in ids if i not in sampled and i not in committed]
     if lacking:
         problems.append(f"{len(lacking)} grid runs are in neither folder (e.g. {lacking[:3]}): sample them first")
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
-    rows = pd.concat([store.table(mine), saved[saved.run_id.isin(taken)]], ignore_index=True)
+    parts = [store.table(mine)] if mine else []  # an empty frame would turn integer columns into floats
+    rows = pd.concat([*parts, saved[saved.run_id.isin(taken)]], ignore_index=True)
     table = rows.set_index("run_id").loc[ids].reset_index()[saved.columns]
     frames = pd.read_parquet(old / "frames.parquet")
     experiment = {**json.loads((new / "experiment.json").read_text()), "run_ids": ids}

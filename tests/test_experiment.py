@@ -583,8 +583,7 @@ def test_merge_results_completes_an_only_run_from_a_committed_folder(smoke_run, 
     assert experiment["run_ids"] == [r.run_id for r in exp.runs()] == list(merged.run_id)
     assert set(merged[merged.sampling_type == "inverted_anti_drifting"].run_id) <= {p.name for p in (new / "runs").iterdir()}
     stable = [c for c in table.columns if c != "sample_seconds"]
-    pd.testing.assert_frame_equal(merged[stable].reset_index(drop=True), table[stable].reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(merged[stable].reset_index(drop=True), table[stable].reset_index(drop=True))
     _, live, _ = load_results(out)
     key = ["run_id", "frame", "metric"]
     pd.testing.assert_frame_equal(frames.sort_values(key).reset_index(drop=True)[live.columns],
