@@ -1,0 +1,50 @@
+"""Stop 40: does finishing the shipped inverted organism's schedule (16k -> 20k, the end of its 20k cosine
+schedule, warm restart) buy motion? From 12k to 16k this recipe's motion_follow grew by +0.05; the stops 34-38
+organism gained nothing over the same stretch (+0.008, `../inverted_words/`).
+
+    fpkit toy train --variant inverted --steps 20000 --seed 0 --threads 2 --codec-patch 4 --sections 1 3 \
+        --last-image 0.1 --first-section-weight 4 --resume fpkit/toy/checkpoints/inverted --stop-at 20000 \
+        --snapshot-every 2000 --out runs/inv-20k
+    mkdir -p runs/root20k && ln -s ../inv-20k runs/root20k/inverted
+    fpkit toy eval --root runs/root20k --only inverted/inverted_anti_drifting --out runs/eval20k-iad   # and
+    fpkit toy eval --root runs/root20k --only inverted/anti_drifting --out runs/eval20k-ad           # side by side
+    python results/toy_candidates/finish/compare.py runs/eval20k-iad/table.parquet runs/eval20k-ad/table.parquet
+
+Pairs the candidate's `fpkit toy eval` rows with the shipped organism's in `results/toy_eval` (same 16 unseen
+seeds, one noise draw per clip shared by both), at the training length (1x, 3 sections) and at 8x; writes
+`compare.md` and the candidate's table (`table_step20000.parquet`) beside this script."""
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from arms import MEASURES, paired_report  # noqa: E402  (results/toy_candidates/arms.py)
+
+SHIPPED = HERE.parent.parent / "toy_eval" / "table.parquet"
+AT_8X = ["visible", "hist_distance", "drift_hist", "drift_visible", "drift_background", "speed_ratio", "motion_follow",
+         "shape_iou", "sharpness_ratio"]
+
+candidate = pd.concat([pd.read_parquet(p) for p in sys.argv[1:]], ignore_index=True)
+candidate = candidate[candidate.variant == "inverted"]
+shipped = pd.read_parquet(SHIPPED)
+shipped = shipped[shipped.variant == "inverted"]
+if set(candidate.weights) & set(shipped.weights):
+    raise SystemExit(f"the candidate's weights {set(candidate.weights)} are the shipped ones: nothing to compare")
+candidate.to_parquet(HERE / "table_step20000.parquet", index=False)
+
+parts = []
+for multiple, measures in ((0, MEASURES), (8, AT_8X)):
+    rows = []
+    for arm, long in (("20k", candidate), ("shipped 16k", shipped)):
+        long = long[long.multiple == multiple]
+        wide = long.pivot(index=["strategy", "seed", "noise_seed"], columns="measure", values="value")
+        rows.append(wide.reset_index().assign(arm=arm))
+    title = (f"## {'training length (1x, 3 sections)' if multiple == 0 else f'{multiple}x the training length'}: "
+             "medians over 16 seeds, paired median differences [95%]")
+    parts.append(paired_report(pd.concat(rows, ignore_index=True), ("20k", "shipped 16k"), (("20k", "shipped 16k"),),
+                               title, measures=measures).replace("\n## ", "\n### "))
+text = "# The shipped inverted organism finished to 20k vs as shipped (16k)\n\n" + "\n".join(parts)
+(HERE / "compare.md").write_text(text)
+print(text)
