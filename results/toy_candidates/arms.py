@@ -1,11 +1,13 @@
 """The markdown report of the probes in this folder: arms (a run, a step, a prompt) sampled on the same seeds
 with the same noise draws, per strategy the median of each measure per arm and the paired median differences
 of the chosen pairs [95%] (`fpkit.metrics.paired_difference`). Imported by the probes' scripts
-(`matched/compare.py`, `matched/compare_depth.py`, `inverted_words/compare.py`, `compare_scratch.py`), which
+(`matched/compare.py`, `matched/compare_depth.py`, `inverted_words/compare.py`, `compare_scratch.py`,
+`finish/compare.py`, `finish/compare_w8.py`), which
 put this folder on `sys.path`.
 
-    from arms import MEASURES, paired_report
+    from arms import MEASURES, eval_report, paired_report
     text = paired_report(table, arms=("a", "b"), pairs=(("a", "b"),), title="# ...")
+    text = eval_report({"a": long_a, "b": long_b}, pairs=(("a", "b"),), title="# ...")  # `fpkit toy eval` tables
 
 `table`: `fpkit.toy.evaluate.likeness` rows with `arm` and `strategy` columns. A measure missing from an arm
 (a table written before the measure existed) is left out of that strategy's report; arms sampled on other
@@ -45,3 +47,24 @@ def paired_report(table: pd.DataFrame, arms, pairs, title: str, measures=MEASURE
                          + " | ".join(diffs) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+AT_8X = ["visible", "hist_distance", "drift_hist", "drift_visible", "drift_background", "speed_ratio", "motion_follow",
+         "shape_iou", "sharpness_ratio"]
+
+
+def eval_report(tables: dict, pairs, title: str, multiples=((0, MEASURES), (8, AT_8X))) -> str:
+    """`paired_report` over `fpkit toy eval` tables (long format, one per arm: {arm: table}), one part per
+    (multiple, measures): the training length (0) and longer clips, e.g. 8x."""
+    parts = []
+    for multiple, measures in multiples:
+        rows = []
+        for arm, long in tables.items():
+            long = long[long.multiple == multiple]
+            wide = long.pivot(index=["strategy", "seed", "noise_seed"], columns="measure", values="value")
+            rows.append(wide.reset_index().assign(arm=arm))
+        heading = (f"## {'training length (1x, 3 sections)' if multiple == 0 else f'{multiple}x the training length'}: "
+                   "medians over 16 seeds, paired median differences [95%]")
+        parts.append(paired_report(pd.concat(rows, ignore_index=True), tuple(tables), pairs, heading,
+                                   measures=measures).replace("\n## ", "\n### "))
+    return f"{title}\n\n" + "\n".join(parts)

@@ -20,11 +20,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import MEASURES, paired_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import eval_report  # noqa: E402  (results/toy_candidates/arms.py)
 
 SHIPPED = HERE.parent.parent / "toy_eval" / "table.parquet"
-AT_8X = ["visible", "hist_distance", "drift_hist", "drift_visible", "drift_background", "speed_ratio", "motion_follow",
-         "shape_iou", "sharpness_ratio"]
 
 candidate = pd.concat([pd.read_parquet(p) for p in sys.argv[1:]], ignore_index=True)
 candidate = candidate[candidate.variant == "inverted"]
@@ -34,17 +32,7 @@ if set(candidate.weights) & set(shipped.weights):
     raise SystemExit(f"the candidate's weights {set(candidate.weights)} are the shipped ones: nothing to compare")
 candidate.to_parquet(HERE / "table_step20000.parquet", index=False)
 
-parts = []
-for multiple, measures in ((0, MEASURES), (8, AT_8X)):
-    rows = []
-    for arm, long in (("20k", candidate), ("shipped 16k", shipped)):
-        long = long[long.multiple == multiple]
-        wide = long.pivot(index=["strategy", "seed", "noise_seed"], columns="measure", values="value")
-        rows.append(wide.reset_index().assign(arm=arm))
-    title = (f"## {'training length (1x, 3 sections)' if multiple == 0 else f'{multiple}x the training length'}: "
-             "medians over 16 seeds, paired median differences [95%]")
-    parts.append(paired_report(pd.concat(rows, ignore_index=True), ("20k", "shipped 16k"), (("20k", "shipped 16k"),),
-                               title, measures=measures).replace("\n## ", "\n### "))
-text = "# The shipped inverted organism finished to 20k vs as shipped (16k)\n\n" + "\n".join(parts)
+text = eval_report({"20k": candidate, "shipped 16k": shipped}, (("20k", "shipped 16k"),),
+                   "# The shipped inverted organism finished to 20k vs as shipped (16k)")
 (HERE / "compare.md").write_text(text)
 print(text)

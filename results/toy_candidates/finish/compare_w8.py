@@ -22,10 +22,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import MEASURES, paired_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import eval_report  # noqa: E402  (results/toy_candidates/arms.py)
 
-AT_8X = ["visible", "hist_distance", "drift_hist", "drift_visible", "speed_ratio", "motion_follow", "shape_iou",
-         "sharpness_ratio"]
+
 w8 = pd.concat([pd.read_parquet(p) for p in sys.argv[1:]], ignore_index=True)
 w8 = w8[w8.variant == "inverted"]
 finish = pd.read_parquet(HERE / "table_step20000.parquet")
@@ -36,18 +35,7 @@ if len({frozenset(t.weights) for t in arms.values()}) != 3:
     raise SystemExit("two arms sampled the same weights: nothing to compare")
 w8.to_parquet(HERE / "table_step20000_w8.parquet", index=False)
 
-parts = []
-for multiple, measures in ((0, MEASURES), (8, AT_8X)):
-    rows = []
-    for arm, long in arms.items():
-        long = long[long.multiple == multiple]
-        wide = long.pivot(index=["strategy", "seed", "noise_seed"], columns="measure", values="value")
-        rows.append(wide.reset_index().assign(arm=arm))
-    title = (f"## {'training length (1x, 3 sections)' if multiple == 0 else f'{multiple}x the training length'}: "
-             "medians over 16 seeds, paired median differences [95%]")
-    parts.append(paired_report(pd.concat(rows, ignore_index=True), tuple(arms),
-                               (("w8 20k", "20k"), ("w8 20k", "shipped 16k")), title,
-                               measures=measures).replace("\n## ", "\n### "))
-text = "# The inverted organism's last 4k steps with the far end weighted 8 (vs 4)\n\n" + "\n".join(parts)
+text = eval_report(arms, (("w8 20k", "20k"), ("w8 20k", "shipped 16k")),
+                   "# The inverted organism's last 4k steps with the far end weighted 8 (vs 4)")
 (HERE / "compare_w8.md").write_text(text)
 print(text)
