@@ -587,6 +587,14 @@ def test_generate_draws_one_noise_per_clip_and_the_shared_rule_one_for_all(tmp_p
     expected = evaluate.compare_to_world(evaluate.generate(pipe, b, 1, num_inference_steps=1, noise_seed=0).video, b)
     assert table.hist_distance.iloc[1] == expected["hist_distance"]
     assert list(evaluate.likeness(pipe, [a, b], num_inference_steps=1).noise_seed) == [a, b]
+    # sampler settings reach the sampler: a shifted schedule scores its own video, not the rule's
+    shifted = evaluate.likeness(pipe, [b], num_sections=1, num_inference_steps=3, flow_shift=6.0)
+    video = evaluate.generate(pipe, b, 1, num_inference_steps=3, flow_shift=6.0).video
+    assert shifted.hist_distance.iloc[0] == evaluate.compare_to_world(video, b)["hist_distance"]
+    rule = evaluate.likeness(pipe, [b], num_sections=1, num_inference_steps=3)
+    assert rule.hist_distance.iloc[0] != shifted.hist_distance.iloc[0]
+    with pytest.raises(TypeError, match="noise_seed=0"):
+        evaluate.likeness(pipe, [b], num_inference_steps=1, noise_seed=0)
 
 
 def test_history_discretization_snaps_to_the_codebook():

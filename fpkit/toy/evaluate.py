@@ -393,18 +393,23 @@ def generate(pipe, seed: int, num_sections: int, sampling_type: str | None = Non
 
 
 def likeness(pipe, seeds=None, num_sections: int | None = None, sampling_type: str | None = None,
-             num_inference_steps: int = 12, prompt: str = "auto", noise: str = "per-seed") -> pd.DataFrame:
+             num_inference_steps: int = 12, prompt: str = "auto", noise: str = "per-seed", **kwargs) -> pd.DataFrame:
     """`compare_to_world` for generations at 1x the training clip length (default) from several start
-    images: one row per seed, `passes` flattened to `pass_<name>` columns. `noise`: see NOISE."""
+    images: one row per seed, `passes` flattened to `pass_<name>` columns. `noise`: see NOISE. Other
+    keywords are sampler settings passed on to `generate` (and so to `fpkit.sample`), e.g.
+    `flow_shift=3.0` or `solver=...`."""
     g = geometry(pipe)
     num_sections = num_sections or g["train_sections"]
     seeds = list(seeds) if seeds is not None else [EVAL_SEED_OFFSET + i for i in range(8)]
     _check_noise(noise)  # before sampling
+    if "noise_seed" in kwargs:
+        raise TypeError("likeness draws each clip's noise by its rule: pass noise='per-seed' or 'shared', "
+                        f"not noise_seed={kwargs['noise_seed']!r}")
     rows = []
     for seed in seeds:
         noise_seed = noise_seed_for(seed, noise)
         video = generate(pipe, seed, num_sections, sampling_type, num_inference_steps, noise_seed=noise_seed,
-                         prompt=prompt).video
+                         prompt=prompt, **kwargs).video
         result = compare_to_world(video, seed, g["spec"], g["lws"])
         passes = result.pop("passes")
         rows.append({"seed": seed, "noise_seed": noise_seed, **result,
