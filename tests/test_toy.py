@@ -445,6 +445,34 @@ def test_a_long_schedule_in_chunks_stops_at_and_resumes_from_a_snapshot(tmp_path
         main([*base, "--resume", str(out / "meta.json"), "--out", str(tmp_path / "x")])
 
 
+def test_motion_weight_from_trains_plain_steps_before_it_and_weighted_steps_from_it(tmp_path):
+    from fpkit.toy.cli import main
+
+    base = ["train", "--variant", "f1", "--batch-size", "2", "--no-progress", "--steps", "6", "--stop-at", "4"]
+    assert main([*base, "--stop-at", "2", "--out", str(tmp_path / "a")]) == 0
+    resume = ["--resume", str(tmp_path / "a")]
+
+    def weights(name, *flags):
+        assert main([*base, *resume, *flags, "--out", str(tmp_path / name)]) == 0
+        return (tmp_path / name / "transformer.safetensors").read_bytes()
+
+    plain, weighted = weights("plain"), weights("weighted", "--motion-weight", "10")
+    assert plain != weighted
+    assert weights("from2", "--motion-weight", "10", "--motion-weight-from", "2") == weighted  # from <= the restart
+    assert weights("from4", "--motion-weight", "10", "--motion-weight-from", "4") == plain  # not reached by step 4
+    from3 = weights("from3", "--motion-weight", "10", "--motion-weight-from", "3")  # step 2 plain, step 3 weighted
+    assert from3 not in (plain, weighted)
+    assert json.loads((tmp_path / "from3" / "config.json").read_text())["train"]["motion_weight_from"] == 3
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match=f"motion_weight_from must be a step number >= 0, got {bad!r}"):
+            train.TrainConfig(motion_weight=1.0, motion_weight_from=bad)
+    with pytest.raises(ValueError, match="motion_weight_from=5 needs a motion_weight > 0"):
+        train.TrainConfig(motion_weight_from=5)
+    with pytest.raises(SystemExit):  # the CLI names the bad flag before any model is built
+        main([*base, "--motion-weight-from", "5", "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+
+
 def test_anneal_cools_the_lr_down_over_the_last_steps(tmp_path):
     from fpkit.toy.cli import main
 

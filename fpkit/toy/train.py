@@ -131,6 +131,11 @@ class TrainConfig:
     # weight is 1. Static background is exactly 0 (static camera); moving edges average ~0.55, on
     # ~15% of the latent pixels of the 4x4 codec. 0 = plain MSE (every shipped organism).
     motion_weight: float = 0.0
+    # The first step of the schedule that uses motion_weight (steps before it train with plain MSE): a
+    # motion-weighted tail in one command, e.g. `--motion-weight 10 --motion-weight-from 16000` (a warm
+    # restart from a plain checkpoint at step >= STEP trains exactly as with `--motion-weight 10` alone). 0 =
+    # every step.
+    motion_weight_from: int = 0
     # Probability that a training clip's prompt is its heading prompt (`world.heading_prompt`: each
     # sprite's colour, shape, heading and speed in words) instead of a PROMPT_BANK prompt. 0 = never
     # (every shipped organism). A prompted organism samples with the heading prompt of its start image
@@ -142,6 +147,12 @@ class TrainConfig:
         if not (isinstance(self.motion_weight, (int, float)) and math.isfinite(self.motion_weight)
                 and self.motion_weight >= 0):
             raise ValueError(f"TrainConfig.motion_weight must be a finite number >= 0, got {self.motion_weight!r}")
+        if not (isinstance(self.motion_weight_from, int) and not isinstance(self.motion_weight_from, bool)
+                and self.motion_weight_from >= 0):
+            raise ValueError(f"TrainConfig.motion_weight_from must be a step number >= 0, got {self.motion_weight_from!r}")
+        if self.motion_weight_from and not self.motion_weight:
+            raise ValueError(f"TrainConfig.motion_weight_from={self.motion_weight_from} needs a motion_weight > 0 "
+                             "(it is the first step that uses it)")
         check_whitening(self.codec_whitening, "TrainConfig.codec_whitening")
         if not (isinstance(self.heading_prompt, (int, float)) and 0 <= self.heading_prompt <= 1):
             raise ValueError(f"TrainConfig.heading_prompt must be a probability in [0, 1], got {self.heading_prompt!r}")
@@ -526,7 +537,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         lr = annealed(lr, step, end, anneal, cfg.lr * cfg.min_lr_ratio) if anneal else lr
         for group in opt.param_groups:
             group["lr"] = lr
-        loss = flow_matching_loss(transformer, cond, batch, prompts, image_embeds, sigma, noise, cfg.motion_weight)
+        motion_weight = cfg.motion_weight if step >= cfg.motion_weight_from else 0.0
+        loss = flow_matching_loss(transformer, cond, batch, prompts, image_embeds, sigma, noise, motion_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -572,6 +584,9 @@ def main(argv=None) -> int:
                              "(shipped), 0 = PCA's own (coarse content dominates, generation runs coarse to fine)")
     parser.add_argument("--motion-weight", type=float, default=TrainConfig.motion_weight, metavar="W",
                         help="extra loss weight on moving latent pixels (1 + W x frame-to-frame change; 0 = plain MSE)")
+    parser.add_argument("--motion-weight-from", type=int, default=TrainConfig.motion_weight_from, metavar="STEP",
+                        help="with --motion-weight: the first step of the schedule that uses it (a motion-weighted "
+                             "tail; earlier steps train with plain MSE; 0 = every step)")
     parser.add_argument("--logit-mean", type=float, default=TrainConfig.logit_normal_mean, metavar="M",
                         help="mean of the logit-normal noise-level draw (> 0 trains more at high noise, where "
                              "positions and motion are settled; 0 = shipped)")
@@ -632,7 +647,8 @@ def main(argv=None) -> int:
         parser.error(f"--batch-size, --heads and --blocks must be >= 1, got {args.batch_size}, {args.heads} and {args.blocks}")
     try:
         cfg = replace(TrainConfig(), batch_size=args.batch_size, codec_patch=args.codec_patch, codec_whitening=args.codec_whitening,
-                      motion_weight=args.motion_weight, logit_normal_mean=args.logit_mean,
+                      motion_weight=args.motion_weight, motion_weight_from=args.motion_weight_from,
+                      logit_normal_mean=args.logit_mean,
                       heading_prompt=args.heading_prompt)
     except ValueError as err:
         parser.error(str(err))
