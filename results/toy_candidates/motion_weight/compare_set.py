@@ -21,8 +21,8 @@ clips and noise). For f1+D and f1-h1 the control is f1's (`compare.md`: the tail
     python results/toy_candidates/motion_weight/compare_set.py runs/eval-inv18k runs/eval-inv-mw10 \
         runs/eval-f1+D-mw10 runs/eval-f1-h1-mw10
 
-Stop 41 ran the inverted arms only: the f1+D and f1-h1 runs were stopped at ~16.3k for the session's time (the
-next one trains them from the shipped weights again, so each is one leg like f1's). Writes `compare_set.md` and each arm's rows (`table_<arm>.parquet`) beside this script."""
+(A first pair of f1+D and f1-h1 runs was stopped at ~16.3k for the session's time; the kept ones ran 16k -> 18k
+in one leg each, like f1's.) Writes `compare_set.md` and each arm's rows (`table_<arm>.parquet`) beside this script."""
 import sys
 from pathlib import Path
 
