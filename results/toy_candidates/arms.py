@@ -2,10 +2,10 @@
 with the same noise draws, per strategy the median of each measure per arm and the paired median differences
 of the chosen pairs [95%] (`fpkit.metrics.paired_difference`). Imported by the probes' scripts
 (`matched/compare.py`, `matched/compare_depth.py`, `inverted_words/compare.py`, `compare_scratch.py`,
-`finish/compare.py`, `finish/compare_w8.py`), which
+`finish/compare.py`, `finish/compare_w8.py`, `motion_weight/compare.py`, `compare_set.py`), which
 put this folder on `sys.path`.
 
-    from arms import MEASURES, eval_report, paired_report
+    from arms import MEASURES, candidate_rows, eval_report, paired_report
     text = paired_report(table, arms=("a", "b"), pairs=(("a", "b"),), title="# ...")
     text = eval_report({"a": long_a, "b": long_b}, pairs=(("a", "b"),), title="# ...")  # `fpkit toy eval` tables
 
@@ -68,3 +68,16 @@ def eval_report(tables: dict, pairs, title: str, multiples=((0, MEASURES), (8, A
         parts.append(paired_report(pd.concat(rows, ignore_index=True), tuple(tables), pairs, heading,
                                    measures=measures).replace("\n## ", "\n### "))
     return f"{title}\n\n" + "\n".join(parts)
+
+
+def candidate_rows(folder, variant: str, shipped: pd.DataFrame, out, strategy: str | None = None) -> pd.DataFrame:
+    """A candidate's `fpkit toy eval` rows (FOLDER/table.parquet) for `variant` (and `strategy`), written to `out`;
+    refuses a table with no such rows or one sampled from the shipped weights (nothing to compare)."""
+    from pathlib import Path
+
+    table = pd.read_parquet(Path(folder) / "table.parquet")
+    table = table[(table.variant == variant) & ((table.strategy == strategy) if strategy else True)]
+    if table.empty or set(table.weights) & set(shipped.weights):
+        raise SystemExit(f"{folder}: no {variant} rows, or the shipped weights: nothing to compare")
+    table.to_parquet(out, index=False)
+    return table

@@ -27,20 +27,15 @@ from fpkit.toy.evaluate import drift_table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import eval_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import candidate_rows, eval_report  # noqa: E402  (results/toy_candidates/arms.py)
 
 SHIPPED = HERE.parent.parent / "toy_eval" / "table.parquet"
 
 shipped = pd.read_parquet(SHIPPED)
 tables = {"shipped 16k": shipped[(shipped.variant == "f1") & (shipped.strategy == "vanilla")]}
 for folder in map(Path, sys.argv[1:]):
-    table = pd.read_parquet(folder / "table.parquet")
-    table = table[(table.variant == "f1") & (table.strategy == "vanilla")]
     w = folder.name.removeprefix("eval-mw")
-    if set(table.weights) & set(tables["shipped 16k"].weights):
-        raise SystemExit(f"{folder}: the weights are the shipped ones: nothing to compare")
-    table.to_parquet(HERE / f"table_mw{w}.parquet", index=False)
-    tables[f"W={w}"] = table
+    tables[f"W={w}"] = candidate_rows(folder, "f1", shipped, HERE / f"table_mw{w}.parquet", strategy="vanilla")
 
 arms = [a for a in tables if a != "shipped 16k"]
 pairs = [(a, "W=0") for a in arms if a != "W=0"] + [("W=0", "shipped 16k")]

@@ -30,19 +30,14 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import eval_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import candidate_rows, eval_report  # noqa: E402  (results/toy_candidates/arms.py)
 
 shipped = pd.read_parquet(HERE.parent.parent / "toy_eval" / "table.parquet")
 inv_18k, inv_w10, *f1_ablations = map(Path, sys.argv[1:])
 
 
 def rows(folder: Path, variant: str) -> pd.DataFrame:
-    table = pd.read_parquet(folder / "table.parquet")
-    table = table[table.variant == variant]
-    if table.empty or set(table.weights) & set(shipped.weights):
-        raise SystemExit(f"{folder}: no {variant} rows, or the shipped weights: nothing to compare")
-    table.to_parquet(HERE / f"table_{folder.name.removeprefix('eval-')}.parquet", index=False)
-    return table
+    return candidate_rows(folder, variant, shipped, HERE / f"table_{folder.name.removeprefix('eval-')}.parquet")
 
 
 parts = [eval_report({"W=10": rows(inv_w10, "inverted"), "18k": rows(inv_18k, "inverted"),

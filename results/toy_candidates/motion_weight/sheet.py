@@ -21,7 +21,8 @@ for seed in seeds:
     for label, pipe in pipes.items():
         g = ev.geometry(pipe)
         video = ev.generate(pipe, seed, g["train_sections"], strategy).video
-        videos.setdefault(f"{seed} real", real_video(seed, video.shape[0], g["spec"]))
+        if f"{seed} real" not in videos:  # rendered once per seed, above its organisms' rows
+            videos[f"{seed} real"] = real_video(seed, video.shape[0], g["spec"])
         videos[f"{seed} {label}"] = video
 frames = next(iter(videos.values())).shape[0]
 fig = contact_sheet(videos, frames=range(0, frames, 2), title=f"{strategy} at the training length ({frames} frames)")
