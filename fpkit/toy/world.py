@@ -108,12 +108,31 @@ def _reflect(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tenso
     return lo + torch.where(y > span, 2 * span - y, y)
 
 
-def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) -> Clip:
-    """Draw clip `seed` with `num_frames` frames. The same seed gives the same clip, and a longer
-    clip of a seed starts with the shorter one (motion is a closed form in t)."""
-    spec = spec or WorldSpec()
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames!r}")
+@dataclass(frozen=True)
+class _Draw:
+    """What clip `seed` draws from its generator (no pixels yet): heading_prompt needs only this."""
+
+    background: torch.Tensor  # (2, 3) the two gradient colours
+    angle: float
+    freq: np.ndarray
+    phase: np.ndarray
+    pan: np.ndarray
+    colours: torch.Tensor  # (S, 3)
+    radii: torch.Tensor  # (S,)
+    shapes: list[str]
+    start: torch.Tensor  # (S, 2)
+    velocity: torch.Tensor  # (S, 2) pixels per frame
+    size: int
+
+    def track(self, t: torch.Tensor, lag: int = 0) -> torch.Tensor:
+        """(T, S, 2) sprite centres `lag` frames before times t (T, 1, 1): a closed form, also t < 0;
+        tracks bounce off the borders."""
+        lo, hi = self.radii[:, None], self.size - self.radii[:, None]  # (S, 1)
+        return _reflect(self.start[None] + (t - lag) * self.velocity[None], lo[None], hi[None])
+
+
+def _draw(seed: int, spec: WorldSpec) -> _Draw:
+    """Clip `seed`'s random draws, in the order every clip of the world has drawn them."""
     rng = np.random.default_rng(seed)
     size = spec.size
     n = int(rng.integers(spec.sprites[0], spec.sprites[1] + 1))
@@ -127,7 +146,7 @@ def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) 
     phase = rng.uniform(0, 2 * math.pi, 2)
     pan = rng.uniform(-spec.pan, spec.pan, 2) if spec.pan > 0 else np.zeros(2)
 
-    # Sprites: saturated colours, radii, start positions, velocities; tracks bounce off the borders.
+    # Sprites: saturated colours, radii, start positions, velocities.
     hue = rng.random(n)
     colours = torch.tensor(_hsv_to_rgb(hue, rng.uniform(*spec.sprite_saturation, n),
                                        rng.uniform(*spec.sprite_value, n)), dtype=torch.float32)
@@ -139,12 +158,21 @@ def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) 
     speed = rng.uniform(*spec.speed, n)
     velocity = torch.tensor(np.stack([np.cos(direction), np.sin(direction)], -1) * speed[:, None],
                             dtype=torch.float32)
+    return _Draw(background, angle, freq, phase, pan, colours, radii, shapes, start, velocity, size)
+
+
+def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) -> Clip:
+    """Draw clip `seed` with `num_frames` frames. The same seed gives the same clip, and a longer
+    clip of a seed starts with the shorter one (motion is a closed form in t)."""
+    spec = spec or WorldSpec()
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames!r}")
+    size = spec.size
+    d = _draw(seed, spec)
+    background, angle, freq, phase, pan = d.background, d.angle, d.freq, d.phase, d.pan
+    colours, radii, shapes, n = d.colours, d.radii, d.shapes, len(d.shapes)
     t = torch.arange(num_frames, dtype=torch.float32)[:, None, None]  # (T, 1, 1)
-
-    def track(lag: int) -> torch.Tensor:  # (T, S, 2) positions `lag` frames ago (closed form, also t < 0)
-        return _reflect(start[None] + (t - lag) * velocity[None], lo[None], hi[None])
-
-    positions = track(0)
+    positions = d.track(t)
 
     # Render all frames at once: (T, H, W) coordinates.
     coords = torch.arange(size, dtype=torch.float32) + 0.5
@@ -156,7 +184,7 @@ def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) 
     tex = spec.texture * (torch.sin(bx * freq[0] + phase[0]) * torch.sin(by * freq[1] + phase[1]))[:, None]
     frames = (1 - g) * background[0, :, None, None] + g * background[1, :, None, None] + tex  # (T, 3, H, W)
     lags = range(spec.trail, -1, -1)  # oldest trail copy first, the sprite itself (lag 0) on top
-    tracks = {lag: positions if lag == 0 else track(lag) for lag in lags}
+    tracks = {lag: positions if lag == 0 else d.track(t, lag) for lag in lags}
     for k in range(n):
         for lag in lags:
             dx = xx[None] - tracks[lag][:, k, 0, None, None]
@@ -220,12 +248,13 @@ def heading_prompt(seed: int, spec: WorldSpec | None = None, reverse: bool = Fal
     else "fast"), e.g. "red disc moves up left fast and blue square moves down slow". `reverse`: every
     heading turned round ("down right fast ..."), the control for whether an organism reads the words."""
     spec = spec or WorldSpec()
-    clip = render_clip(seed, 2, spec)
-    step = (clip.positions[1] - clip.positions[0]).numpy()  # (S, 2): the move after the start image
+    d = _draw(seed, spec)  # the clip's draw and track, without rendering its pixels
+    positions = d.track(torch.arange(2, dtype=torch.float32)[:, None, None])
+    step = (positions[1] - positions[0]).numpy()  # (S, 2): the move after the start image
     if reverse:
         step = -step
     middle = (spec.speed[0] + spec.speed[1]) / 2
-    parts = [f"{hue_name(clip.colours[k])} {clip.shapes[k]} moves {heading_word(*step[k])} "
+    parts = [f"{hue_name(d.colours[k])} {d.shapes[k]} moves {heading_word(*step[k])} "
              f"{'slow' if float(np.hypot(*step[k])) < middle else 'fast'}" for k in range(step.shape[0])]
     return " and ".join(parts)
 
