@@ -5,17 +5,38 @@ of the chosen pairs [95%] (`fpkit.metrics.paired_difference`). Imported by the p
 `finish/compare.py`, `finish/compare_w8.py`, `motion_weight/compare.py`, `compare_set.py`), which
 put this folder on `sys.path`.
 
-    from arms import MEASURES, candidate_rows, eval_report, paired_report
+    from arms import MEASURES, candidate_rows, eval_report, paired_report, shipped_table
     text = paired_report(table, arms=("a", "b"), pairs=(("a", "b"),), title="# ...")
     text = eval_report({"a": long_a, "b": long_b}, pairs=(("a", "b"),), title="# ...")  # `fpkit toy eval` tables
 
 `table`: `fpkit.toy.evaluate.likeness` rows with `arm` and `strategy` columns. A measure missing from an arm
 (a table written before the measure existed) is left out of that strategy's report; arms sampled on other
-seeds or other noise draws are refused (not paired)."""
+seeds or other noise draws are refused (not paired).
+
+A probe pairs its candidate with the organisms shipped when it ran: `shipped_table(V4)` reads `results/toy_eval`'s
+table as committed at that revision, so the probe still re-makes its report after a later set is shipped."""
+import io
+import subprocess
+from pathlib import Path
+
 import pandas as pd
 
 from fpkit.metrics import paired_difference
 from fpkit.toy.evaluate import scored
+
+V4 = "60b18a8"  # the last commit of results/toy_eval on the v4 set (16k; inverted of stop 39): stops 40-41's baseline
+
+
+def shipped_table(rev: str) -> pd.DataFrame:
+    """`results/toy_eval/table.parquet` as committed at git revision `rev` (the shipped organisms' rows then)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        data = subprocess.run(["git", "-C", str(root), "show", f"{rev}:results/toy_eval/table.parquet"],
+                              check=True, capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise SystemExit(f"cannot read results/toy_eval/table.parquet at {rev!r} (needs the git history): {exc}")
+    return pd.read_parquet(io.BytesIO(data))
+
 
 MEASURES = ["visible", "visible_last_section", "hist_distance", "speed_ratio", "motion_follow", "shape_iou",
             "shape_iou_last_section", "sharpness_ratio", "background_error"]

@@ -12,7 +12,11 @@ organism gained nothing over the same stretch (+0.008, `../inverted_words/`).
 
 Pairs the candidate's `fpkit toy eval` rows with the shipped organism's in `results/toy_eval` (same 16 unseen
 seeds, one noise draw per clip shared by both), at the training length (1x, 3 sections) and at 8x; writes
-`compare.md` and the candidate's table (`table_step20000.parquet`) beside this script."""
+`compare.md` and the candidate's table (`table_step20000.parquet`) beside this script.
+
+`fpkit/toy/checkpoints/V` in these commands is the v4 set shipped then (16k; since stop 42 the folder holds
+v5: `git show 5c57729:fpkit/toy/checkpoints/V/transformer.safetensors` has v4's weights), and the shipped
+rows are `results/toy_eval` at that time (`arms.shipped_table(V4)`)."""
 import sys
 from pathlib import Path
 
@@ -20,13 +24,11 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import eval_report  # noqa: E402  (results/toy_candidates/arms.py)
-
-SHIPPED = HERE.parent.parent / "toy_eval" / "table.parquet"
+from arms import V4, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
 
 candidate = pd.concat([pd.read_parquet(p) for p in sys.argv[1:]], ignore_index=True)
 candidate = candidate[candidate.variant == "inverted"]
-shipped = pd.read_parquet(SHIPPED)
+shipped = shipped_table(V4)  # the v4 set, shipped when this ran
 shipped = shipped[shipped.variant == "inverted"]
 if set(candidate.weights) & set(shipped.weights):
     raise SystemExit(f"the candidate's weights {set(candidate.weights)} are the shipped ones: nothing to compare")

@@ -14,7 +14,11 @@ the plain finish (only the section draw differs), so the pair w8 - 20k isolates 
     fpkit toy eval --root runs/root20k-w8 --only inverted/anti_drifting --out runs/eval20k-w8-ad           # side by side
     python results/toy_candidates/finish/compare_w8.py runs/eval20k-w8-iad/table.parquet runs/eval20k-w8-ad/table.parquet
 
-Writes `compare_w8.md` and `table_step20000_w8.parquet` beside this script."""
+Writes `compare_w8.md` and `table_step20000_w8.parquet` beside this script.
+
+`fpkit/toy/checkpoints/V` in these commands is the v4 set shipped then (16k; since stop 42 the folder holds
+v5: `git show 5c57729:fpkit/toy/checkpoints/V/transformer.safetensors` has v4's weights), and the shipped
+rows are `results/toy_eval` at that time (`arms.shipped_table(V4)`)."""
 import sys
 from pathlib import Path
 
@@ -22,13 +26,13 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import eval_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import V4, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
 
 
 w8 = pd.concat([pd.read_parquet(p) for p in sys.argv[1:]], ignore_index=True)
 w8 = w8[w8.variant == "inverted"]
 finish = pd.read_parquet(HERE / "table_step20000.parquet")
-shipped = pd.read_parquet(HERE.parent.parent / "toy_eval" / "table.parquet")
+shipped = shipped_table(V4)  # the v4 set, shipped when this ran
 shipped = shipped[shipped.variant == "inverted"]
 arms = {"w8 20k": w8, "20k": finish, "shipped 16k": shipped}
 if len({frozenset(t.weights) for t in arms.values()}) != 3:

@@ -17,7 +17,11 @@ fine-tune the shipped f1 (16k) for 2,000 steps of its own schedule (16k -> 18k, 
 Pairs the arms' `fpkit toy eval` rows with each other and with the shipped f1's in `results/toy_eval` (same 16
 unseen seeds, one noise draw per clip), at the training length (3 sections) and at 8x, plus vanilla's drift at 8x
 over 1x per arm (goal 2: the organism must still drift); writes `compare.md` and the arms' rows
-(`table_mwW.parquet`) beside this script."""
+(`table_mwW.parquet`) beside this script.
+
+`fpkit/toy/checkpoints/V` in these commands is the v4 set shipped then (16k; since stop 42 the folder holds
+v5: `git show 5c57729:fpkit/toy/checkpoints/V/transformer.safetensors` has v4's weights), and the shipped
+rows are `results/toy_eval` at that time (`arms.shipped_table(V4)`)."""
 import sys
 from pathlib import Path
 
@@ -27,11 +31,9 @@ from fpkit.toy.evaluate import drift_table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import candidate_rows, eval_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import V4, candidate_rows, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
 
-SHIPPED = HERE.parent.parent / "toy_eval" / "table.parquet"
-
-shipped = pd.read_parquet(SHIPPED)
+shipped = shipped_table(V4)  # the v4 set, shipped when this ran
 tables = {"shipped 16k": shipped[(shipped.variant == "f1") & (shipped.strategy == "vanilla")]}
 for folder in map(Path, sys.argv[1:]):
     w = folder.name.removeprefix("eval-mw")

@@ -22,7 +22,11 @@ clips and noise). For f1+D and f1-h1 the control is f1's (`compare.md`: the tail
         runs/eval-f1+D-mw10 runs/eval-f1-h1-mw10
 
 (A first pair of f1+D and f1-h1 runs was stopped at ~16.3k for the session's time; the kept ones ran 16k -> 18k
-in one leg each, like f1's.) Writes `compare_set.md` and each arm's rows (`table_<arm>.parquet`) beside this script."""
+in one leg each, like f1's.) Writes `compare_set.md` and each arm's rows (`table_<arm>.parquet`) beside this script.
+
+`fpkit/toy/checkpoints/V` in these commands is the v4 set shipped then (16k; since stop 42 the folder holds
+v5: `git show 5c57729:fpkit/toy/checkpoints/V/transformer.safetensors` has v4's weights), and the shipped
+rows are `results/toy_eval` at that time (`arms.shipped_table(V4)`)."""
 import sys
 from pathlib import Path
 
@@ -30,9 +34,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import candidate_rows, eval_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import V4, candidate_rows, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
 
-shipped = pd.read_parquet(HERE.parent.parent / "toy_eval" / "table.parquet")
+shipped = shipped_table(V4)  # the v4 set, shipped when this ran
 inv_18k, inv_w10, *f1_ablations = map(Path, sys.argv[1:])
 
 
