@@ -186,14 +186,20 @@ def render_clip(seed: int, num_frames: int = 16, spec: WorldSpec | None = None) 
     lags = range(spec.trail, -1, -1)  # oldest trail copy first, the sprite itself (lag 0) on top
     tracks = {lag: positions if lag == 0 else d.track(t, lag) for lag in lags}
     for k in range(n):
+        reach = float(radii[k]) + 1.5  # alpha is exactly 0 farther than radius + 0.5 from the centre
         for lag in lags:
-            dx = xx[None] - tracks[lag][:, k, 0, None, None]
-            dy = yy[None] - tracks[lag][:, k, 1, None, None]
+            centre = tracks[lag][:, k]  # (T, 2)
+            # the box the copy covers in any frame: outside it the blend below leaves every pixel as it is
+            x0, y0 = (max(0, math.floor(float(v) - reach)) for v in centre.min(0).values)
+            x1, y1 = (min(size, math.ceil(float(v) + reach)) for v in centre.max(0).values)
+            dx = xx[None, y0:y1, x0:x1] - centre[:, 0, None, None]
+            dy = yy[None, y0:y1, x0:x1] - centre[:, 1, None, None]
             dist = torch.sqrt(dx * dx + dy * dy) if shapes[k] == "disc" else torch.maximum(dx.abs(), dy.abs())
             alpha = (radii[k] - dist + 0.5).clamp(0, 1)[:, None]  # 1-px antialiased edge
             if lag:
                 alpha = alpha * spec.trail_alpha * (1 - (lag - 1) / spec.trail)
-            frames = frames * (1 - alpha) + alpha * colours[k, :, None, None]
+            box = frames[:, :, y0:y1, x0:x1]
+            frames[:, :, y0:y1, x0:x1] = box * (1 - alpha) + alpha * colours[k, :, None, None]
     frames = torch.round(frames.clamp(0, 1) * 255) / 255
     return Clip(seed, frames, positions, radii, colours, shapes, background, spec)
 
