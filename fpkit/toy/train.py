@@ -578,7 +578,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--codec-patch", type=int, default=TrainConfig.codec_patch, choices=(4, 8),
-                        help="codec patch size: 4 (16x16 latent grid, the shipped v3 and v4 organisms) or 8 (8x8: the v2 recipe, 1/4 the tokens)")
+                        help="codec patch size: 4 (16x16 latent grid, the shipped v3, v4 and v5 organisms) or 8 (8x8: the v2 recipe, 1/4 the tokens)")
     parser.add_argument("--codec-whitening", type=float, default=TrainConfig.codec_whitening, metavar="A",
                         help="codec channel variances eigval ** (1 - A), mean 1: 1 = unit-variance channels "
                              "(shipped), 0 = PCA's own (coarse content dominates, generation runs coarse to fine)")
