@@ -54,6 +54,29 @@ def test_world_ground_truth_matches_pixels():
     assert (clip.positions <= 64 - clip.radii[None, :, None] + 1e-4).all()
 
 
+def test_each_sprite_is_drawn_whole_in_every_frame_and_nothing_beyond_its_trail():
+    # one sprite, drawn last (on top of its trail): every pixel centre inside radius - 0.5 is its colour,
+    # in every frame, wherever it is (the renderer blends each copy only inside the box it covers); with
+    # no trail, every pixel farther than radius + 0.5 is background
+    spec = world.WorldSpec(sprites=(1, 1))
+    bare = world.WorldSpec(sprites=(1, 1), trail=0)
+    coords = torch.arange(64, dtype=torch.float32) + 0.5
+    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
+    for seed in range(12):
+        clip, plain = world.render_clip(seed, 24, spec), world.render_clip(seed, 24, bare)
+        background = world.render_clip(seed, 24, world.WorldSpec(sprites=(1, 1), trail=0, radius=(0.0, 0.0)))
+        colour = torch.round(clip.colours[0] * 255) / 255
+        for t in range(24):
+            dx, dy = xx - clip.positions[t, 0, 0], yy - clip.positions[t, 0, 1]
+            dist = torch.sqrt(dx * dx + dy * dy) if clip.shapes[0] == "disc" else torch.maximum(dx.abs(), dy.abs())
+            inside, outside = dist <= clip.radii[0] - 0.5, dist >= clip.radii[0] + 0.5
+            dot = background.positions[t, 0]  # the radius-0 sprite still tints the pixels within 0.5 of it
+            outside &= torch.maximum((xx - dot[0]).abs(), (yy - dot[1]).abs()) >= 1
+            assert inside.sum() > 20
+            assert torch.equal(clip.frames[t][:, inside], colour[:, None].expand(3, int(inside.sum())))
+            assert torch.equal(plain.frames[t][:, outside], background.frames[t][:, outside])
+
+
 def test_world_spec_rejects_bad_values():
     with pytest.raises(ValueError, match="size"):
         world.WorldSpec(size=50)
