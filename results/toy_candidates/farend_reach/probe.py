@@ -1,0 +1,68 @@
+"""Stop 42: where does inverted anti-drifting lose its speed? On v5 it moves its sprites at 0.55 of the world's
+speed (anti-drifting with endpoints 0.69, f1's vanilla 0.72). Inverted anti-drifting generates the far end
+(frames 9-12 of a 3-section clip) first, from the start image alone, then the sections between it and the
+start; anti-drifting generates section 0 (frames 1-4, next to the start) and the far end first, then fills.
+If the far end is placed too close to the start, every later section interpolates a too-short path.
+
+Per clip and frame t, the **reach**: the least-squares slope of the generated sprite displacement from the start
+image, c_gen(t) - c_gen(0), on the real one, c_real(t) - c_real(0), over the clip's sprites (`evaluate.sprite_tracks`
+centroids; 1 = where the world puts them, 0 = not moved from the start). 16 unseen seeds, one noise draw per
+clip (as `fpkit toy eval`), the shipped v5 organisms, 3 sections, 12 steps:
+
+    python results/toy_candidates/farend_reach/probe.py   # writes table.csv and reach.md beside this script
+    python results/toy_candidates/farend_reach/probe.py --report   # reach.md from the committed table.csv
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fpkit.metrics import bootstrap_ci, paired_difference
+from fpkit.toy import evaluate as ev
+from fpkit.toy import organism, world
+
+HERE = Path(__file__).resolve().parent
+SEEDS = range(world.EVAL_SEED_OFFSET, world.EVAL_SEED_OFFSET + 16)
+ARMS = (("f1", "vanilla"), ("inverted", "inverted_anti_drifting"), ("inverted", "anti_drifting"))
+
+if "--report" not in sys.argv[1:]:
+    torch.set_num_threads(1)
+    rows = []
+    for variant, strategy in ARMS:
+        pipe = organism.load_organism(variant)
+        for seed in SEEDS:
+            video = ev.generate(pipe, seed, 3, strategy).video
+            clip = world.render_clip(seed, video.shape[0])
+            _, gen = ev.sprite_tracks(video, clip.colours, ev._areas(clip))
+            _, real = ev.sprite_tracks(clip.frames, clip.colours, ev._areas(clip))
+            for t in range(1, video.shape[0]):
+                dg, dr = gen[t] - gen[0], real[t] - real[0]  # (S, 2)
+                ok = np.isfinite(dg).all(-1) & np.isfinite(dr).all(-1)
+                norm = float((dr[ok] ** 2).sum())
+                reach = float((dg[ok] * dr[ok]).sum() / norm) if ok.any() and norm > 1.0 else float("nan")
+                rows.append(dict(variant=variant, strategy=strategy, seed=seed, frame=t, reach=reach,
+                                 real_px=float(np.sqrt(norm / max(int(ok.sum()), 1)))))
+    table = pd.DataFrame(rows)
+    table.to_csv(HERE / "table.csv", index=False)
+table = pd.read_csv(HERE / "table.csv")
+table["section"] = (table.frame - 1) // 4  # frames 1-4, 5-8, 9-12
+per = table.groupby(["strategy", "seed", "section"]).reach.mean().unstack("section")  # mean reach per section
+lines = ["# Reach per section (median over 16 seeds of the per-clip mean over the section's frames) [95%]", "",
+         "| organism / strategy | frames 1-4 | frames 5-8 | frames 9-12 (far end) |", "| --- | --- | --- | --- |"]
+for variant, strategy in ARMS:
+    p = per.loc[strategy]
+    cells = []
+    for s in (0, 1, 2):
+        ci = bootstrap_ci(p[s].dropna().to_numpy(), statistic="median")
+        cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
+    lines.append(f"| {variant} / {strategy} | " + " | ".join(cells) + " |")
+lines += ["", "Paired differences of the far-end reach (median, 95%):", ""]
+far = per[2].unstack("strategy")
+for a, b in (("inverted_anti_drifting", "anti_drifting"), ("inverted_anti_drifting", "vanilla"), ("anti_drifting", "vanilla")):
+    pair = far[[a, b]].dropna()
+    d = paired_difference(pair[a].to_numpy(), pair[b].to_numpy(), statistic="median")
+    lines.append(f"- {a} - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({len(pair)} seeds)")
+(HERE / "reach.md").write_text("\n".join(lines) + "\n")
+print("\n".join(lines))
