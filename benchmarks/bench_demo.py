@@ -12,19 +12,14 @@ runs on the core the first leaves idle; on a machine already busy it buys little
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
-from common import ratio_lines
-
-
-ROOT = Path(__file__).resolve().parents[1]
+from common import export_revision, ratio_lines
 
 
 def demo_seconds(workers: int, quick: bool, package: Path | None = None) -> float:
@@ -38,14 +33,6 @@ def demo_seconds(workers: int, quick: bool, package: Path | None = None) -> floa
         t0 = time.perf_counter()
         subprocess.run(cmd + (["--quick"] if quick else []), check=True, capture_output=True, env=env, cwd=tmp)
         return time.perf_counter() - t0
-
-
-def export_revision(rev: str, folder: Path) -> Path:
-    """The fpkit package (checkpoints included) at git revision `rev`, unpacked into `folder`."""
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "fpkit"], check=True, capture_output=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 def main() -> None:

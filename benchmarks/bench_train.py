@@ -14,14 +14,14 @@ cores make both legs slower, the ratio less so.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from common import export_revision
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_STEPS = 18000
@@ -62,10 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         then = Path(tmp) / "then"
         then.mkdir()
-        data = subprocess.run(["git", "-C", str(ROOT), "archive", args.rev, "fpkit"], check=True,
-                              capture_output=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(then, filter="data")
+        export_revision(args.rev, then)
         speeds: dict[str, list[float]] = {f"fpkit at {args.rev}": [], "fpkit now": []}
         for r in range(args.repeats):
             for name, path in zip(speeds, (then, None)):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import statistics
+import subprocess
+import tarfile
 import time
+from pathlib import Path
 from typing import Callable
 
 import fpkit
@@ -59,3 +63,13 @@ def ratio_lines(times: dict[str, list[float]], base: str, width: int = 28) -> li
         med = statistics.median(values)
         lines.append(f"{name:<{width}} {med:9.3f} {med / ref:7.3f}")
     return lines
+
+
+def export_revision(rev: str, folder: Path) -> Path:
+    """The fpkit package (checkpoints included) at git revision `rev`, unpacked into `folder` (put `folder`
+    first on PYTHONPATH, or run in it, to use that revision)."""
+    root = Path(__file__).resolve().parents[1]
+    data = subprocess.run(["git", "-C", str(root), "archive", rev, "fpkit"], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder

@@ -25,8 +25,6 @@ rows are `results/toy_eval` at that time (`arms.shipped_table(V4)`)."""
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from fpkit.toy.evaluate import drift_table
 
 HERE = Path(__file__).resolve().parent
