@@ -486,6 +486,9 @@ def test_motion_weight_from_trains_plain_steps_before_it_and_weighted_steps_from
     from3 = weights("from3", "--motion-weight", "10", "--motion-weight-from", "3")  # step 2 plain, step 3 weighted
     assert from3 not in (plain, weighted)
     assert json.loads((tmp_path / "from3" / "config.json").read_text())["train"]["motion_weight_from"] == 3
+    displaced = weights("displaced", "--displacement-weight", "3")  # the CLI reaches the loss and config.json
+    assert displaced not in (plain, weighted)
+    assert json.loads((tmp_path / "displaced" / "config.json").read_text())["train"]["displacement_weight"] == 3
     for bad in (-1, 2.5, True):
         with pytest.raises(ValueError, match=f"motion_weight_from must be a step number >= 0, got {bad!r}"):
             train.TrainConfig(motion_weight=1.0, motion_weight_from=bad)
@@ -493,6 +496,8 @@ def test_motion_weight_from_trains_plain_steps_before_it_and_weighted_steps_from
         train.TrainConfig(motion_weight_from=5)
     with pytest.raises(SystemExit):  # the CLI names the bad flag before any model is built
         main([*base, "--motion-weight-from", "5", "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):
+        main([*base, "--displacement-weight", "nan", "--out", str(tmp_path / "x")])
     assert not (tmp_path / "x").exists()
 
 
@@ -862,15 +867,17 @@ def test_cli_curve_compares_two_recipes_at_equal_steps(tmp_path, capsys):
     assert main(["curve", runs[0], runs[0], "--out", str(out)]) == 2
 
 
+class _NoText:  # a Conditioning stand-in for loss tests: no text inputs
+    def text(self, index):
+        return {}
+
+
+def _zero_model(hidden_states, **kwargs):  # predicts 0: the loss is the mean of (noise - x0) ** 2
+    return (torch.zeros_like(hidden_states),)
+
+
 def test_motion_weight_counts_moving_latent_pixels_more_and_keeps_the_scale():
     from fpkit.toy.train import TrainConfig, flow_matching_loss, section_batch
-
-    class Cond:
-        def text(self, index):
-            return {}
-
-    def zero_model(hidden_states, **kwargs):  # predicts 0: the loss is the mean of (noise - x0) ** 2
-        return (torch.zeros_like(hidden_states),)
 
     x0 = torch.zeros(1, 2, 1, 2, 2)
     noise = torch.ones(1, 2, 1, 2, 2)
@@ -881,10 +888,10 @@ def test_motion_weight_counts_moving_latent_pixels_more_and_keeps_the_scale():
     moved[..., 0, 0] = 1.0
     moving = {"x0": x0, "context": {}, "motion": moved}
     args = (torch.zeros(1, dtype=torch.long), None, torch.full((1,), 0.5), noise)
-    plain = flow_matching_loss(zero_model, Cond(), still, *args)
+    plain = flow_matching_loss(_zero_model, _NoText(), still, *args)
     assert plain.item() == pytest.approx((9 + 3) / 4)
-    assert flow_matching_loss(zero_model, Cond(), still, *args, motion_weight=10).item() == pytest.approx(plain.item())
-    weighted = flow_matching_loss(zero_model, Cond(), moving, *args, motion_weight=10).item()
+    assert flow_matching_loss(_zero_model, _NoText(), still, *args, motion_weight=10).item() == pytest.approx(plain.item())
+    weighted = flow_matching_loss(_zero_model, _NoText(), moving, *args, motion_weight=10).item()
     assert weighted == pytest.approx((11 * 9 + 3) / 14)  # weights 11, 1, 1, 1, normalised to mean 1
     with pytest.raises(ValueError, match="motion_weight"):
         TrainConfig(motion_weight=float("nan"))
@@ -899,6 +906,39 @@ def test_motion_weight_counts_moving_latent_pixels_more_and_keeps_the_scale():
     jump[:, :, a:, 1, 2] += 2.0  # one latent pixel changes by 2 in every channel as the window starts
     motion = section_batch(the_plan, order, jump)["motion"]
     assert motion[0, 0, 0, 1, 2] == pytest.approx(2.0) and motion.sum() == pytest.approx(2.0)
+
+
+def test_displacement_weight_counts_pixels_that_left_the_start_image_more_and_adds_to_motion_weight():
+    from fpkit.toy.train import VARIANTS, TrainConfig, draw_plan, flow_matching_loss, section_batch
+
+    x0, noise = torch.zeros(1, 2, 1, 2, 2), torch.ones(1, 2, 1, 2, 2)
+    noise[..., 0, 0] = 3.0  # errors 9, 1, 1, 1
+    zeros = torch.zeros(1, 1, 1, 2, 2)
+    moved, displaced = zeros.clone(), zeros.clone()
+    moved[..., 0, 0] = 1.0  # the pixel with the large error moved since the last frame...
+    displaced[..., 1, 1] = 2.0  # ...and another one differs from the start image by 2
+    batch = {"x0": x0, "context": {}, "motion": moved, "displacement": displaced}
+    args = (torch.zeros(1, dtype=torch.long), None, torch.full((1,), 0.5), noise)
+    assert flow_matching_loss(_zero_model, _NoText(), batch, *args).item() == pytest.approx(12 / 4)  # plain MSE
+    assert flow_matching_loss(_zero_model, _NoText(), batch, *args, displacement_weight=3).item() == \
+        pytest.approx((9 + 1 + 1 + 7 * 1) / 10)  # weights 1, 1, 1, 7
+    both = flow_matching_loss(_zero_model, _NoText(), batch, *args, motion_weight=10, displacement_weight=3).item()
+    assert both == pytest.approx((11 * 9 + 1 + 1 + 7) / 20)  # the two weights add
+    for bad in (float("nan"), -1.0, float("inf"), True, "3"):
+        with pytest.raises(ValueError, match=f"displacement_weight must be a finite number >= 0, got {bad!r}"):
+            TrainConfig(displacement_weight=bad)
+    # the displacement map is each window frame's change since the start image (frame 0), on the far
+    # end of an inverted plan as on any later section
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        the_plan, order = draw_plan(VARIANTS["inverted"], rng, (4, 4), 2)
+        a, b = the_plan.sections[order].window
+        clip = torch.randn(1, 3, 1, 4, 4).expand(1, 3, the_plan.num_latents + 1, 4, 4).clone()
+        assert torch.equal(section_batch(the_plan, order, clip)["displacement"], torch.zeros(1, 1, b - a, 4, 4))
+        clip[:, :, 1:, 2, 3] -= 1.5  # a pixel changes right after the start image and stays changed
+        displacement = section_batch(the_plan, order, clip)["displacement"]
+        assert torch.allclose(displacement[0, 0, :, 2, 3], torch.full((b - a,), 1.5)) and \
+            displacement.sum() == pytest.approx(1.5 * (b - a))
 
 
 def test_logit_mean_moves_training_to_high_noise_and_zero_keeps_the_shipped_draw():

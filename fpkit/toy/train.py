@@ -136,6 +136,12 @@ class TrainConfig:
     # restart from a plain checkpoint at step >= STEP trains exactly as with `--motion-weight 10` alone). 0 =
     # every step.
     motion_weight_from: int = 0
+    # Extra loss weight on latent pixels that differ from the start image's latent (where a sprite has
+    # gone and where it now is): weight 1 + displacement_weight * mean over channels of
+    # |x0[t] - x0[start]|, normalised like motion_weight (with which it adds up). Aimed at the inverted
+    # far end, generated from the start image alone, whose sprites land short of where the world takes
+    # them (results/toy_candidates/farend_reach/); every step of the run uses it. 0 = plain MSE.
+    displacement_weight: float = 0.0
     # Probability that a training clip's prompt is its heading prompt (`world.heading_prompt`: each
     # sprite's colour, shape, heading and speed in words) instead of a PROMPT_BANK prompt. 0 = never
     # (every shipped organism). A prompted organism samples with the heading prompt of its start image
@@ -150,6 +156,10 @@ class TrainConfig:
         if not (isinstance(self.motion_weight_from, int) and not isinstance(self.motion_weight_from, bool)
                 and self.motion_weight_from >= 0):
             raise ValueError(f"TrainConfig.motion_weight_from must be a step number >= 0, got {self.motion_weight_from!r}")
+        if not (isinstance(self.displacement_weight, (int, float)) and not isinstance(self.displacement_weight, bool)
+                and math.isfinite(self.displacement_weight) and self.displacement_weight >= 0):
+            raise ValueError(f"TrainConfig.displacement_weight must be a finite number >= 0, "
+                             f"got {self.displacement_weight!r}")
         if self.motion_weight_from and not self.motion_weight:
             raise ValueError(f"TrainConfig.motion_weight_from={self.motion_weight_from} needs a motion_weight > 0 "
                              "(it is the first step that uses it)")
@@ -223,7 +233,9 @@ def section_batch(the_plan, order: int, latents: torch.Tensor, codebook: torch.T
     context = sampler.context_inputs(canvas, section, torch.float32)
     # every window starts after frame 0 (the start image), so its previous frames exist
     motion = (latents[:, :, a:b] - latents[:, :, a - 1:b - 1]).abs().mean(1, keepdim=True)  # (B, 1, T, h, w)
-    return {"context": context, "x0": latents[:, :, a:b], "section": section, "motion": motion}
+    displacement = (latents[:, :, a:b] - latents[:, :, 0:1]).abs().mean(1, keepdim=True)  # from the start image
+    return {"context": context, "x0": latents[:, :, a:b], "section": section, "motion": motion,
+            "displacement": displacement}
 
 
 class Conditioning:
@@ -280,9 +292,10 @@ def draw_sigmas(batch_size: int, generator: torch.Generator, cfg: TrainConfig, s
 
 def flow_matching_loss(transformer, cond: Conditioning, batch: dict, prompts: torch.Tensor | list[str],
                        image_embeds: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor,
-                       motion_weight: float = 0.0) -> torch.Tensor:
+                       motion_weight: float = 0.0, displacement_weight: float = 0.0) -> torch.Tensor:
     """MSE between the predicted and the true velocity eps - x0 at x_t = (1 - s) x0 + s eps; with
-    `motion_weight`, a weighted mean that counts moving latent pixels more (TrainConfig.motion_weight).
+    `motion_weight` / `displacement_weight`, a weighted mean that counts moving latent pixels / pixels
+    that differ from the start image more (TrainConfig.motion_weight, .displacement_weight).
     `prompts`: indices into the conditioning's prompt bank, or the prompts themselves."""
     x0 = batch["x0"]
     s = sigma.view(-1, 1, 1, 1, 1)
@@ -291,9 +304,11 @@ def flow_matching_loss(transformer, cond: Conditioning, batch: dict, prompts: to
     pred = transformer(hidden_states=x_t, timestep=sigma * 1000.0, image_embeds=image_embeds, guidance=None,
                        return_dict=False, **text, **batch["context"])[0]
     err = (pred.float() - (noise - x0)) ** 2
-    if not motion_weight:
+    if not motion_weight and not displacement_weight:
         return torch.mean(err)
     weight = 1 + motion_weight * batch["motion"]  # broadcast over channels
+    if displacement_weight:
+        weight = weight + displacement_weight * batch["displacement"]
     return (err * weight).sum() / (weight.sum() * err.shape[1])
 
 
@@ -538,7 +553,8 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         for group in opt.param_groups:
             group["lr"] = lr
         motion_weight = cfg.motion_weight if step >= cfg.motion_weight_from else 0.0
-        loss = flow_matching_loss(transformer, cond, batch, prompts, image_embeds, sigma, noise, motion_weight)
+        loss = flow_matching_loss(transformer, cond, batch, prompts, image_embeds, sigma, noise, motion_weight,
+                                  cfg.displacement_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -587,6 +603,9 @@ def main(argv=None) -> int:
     parser.add_argument("--motion-weight-from", type=int, default=TrainConfig.motion_weight_from, metavar="STEP",
                         help="with --motion-weight: the first step of the schedule that uses it (a motion-weighted "
                              "tail; earlier steps train with plain MSE; 0 = every step)")
+    parser.add_argument("--displacement-weight", type=float, default=TrainConfig.displacement_weight, metavar="W",
+                        help="extra loss weight on latent pixels that differ from the start image (1 + W x "
+                             "the change since the start image; adds to --motion-weight; 0 = plain MSE)")
     parser.add_argument("--logit-mean", type=float, default=TrainConfig.logit_normal_mean, metavar="M",
                         help="mean of the logit-normal noise-level draw (> 0 trains more at high noise, where "
                              "positions and motion are settled; 0 = shipped)")
@@ -648,6 +667,7 @@ def main(argv=None) -> int:
     try:
         cfg = replace(TrainConfig(), batch_size=args.batch_size, codec_patch=args.codec_patch, codec_whitening=args.codec_whitening,
                       motion_weight=args.motion_weight, motion_weight_from=args.motion_weight_from,
+                      displacement_weight=args.displacement_weight,
                       logit_normal_mean=args.logit_mean,
                       heading_prompt=args.heading_prompt)
     except ValueError as err:
