@@ -2,7 +2,8 @@
 with the same noise draws, per strategy the median of each measure per arm and the paired median differences
 of the chosen pairs [95%] (`fpkit.metrics.paired_difference`). Imported by the probes' scripts
 (`matched/compare.py`, `matched/compare_depth.py`, `inverted_words/compare.py`, `compare_scratch.py`,
-`finish/compare.py`, `finish/compare_w8.py`, `motion_weight/compare.py`, `compare_set.py`), which
+`finish/compare.py`, `finish/compare_w8.py`, `motion_weight/compare.py`, `compare_set.py`,
+`displacement_weight/compare.py`), which
 put this folder on `sys.path`.
 
     from arms import MEASURES, candidate_rows, eval_report, paired_report, shipped_table
@@ -24,7 +25,9 @@ import pandas as pd
 from fpkit.metrics import paired_difference
 from fpkit.toy.evaluate import scored
 
+V3 = "984faa7"  # results/toy_eval on the v3 set at 8k (stops 25-33): the baseline of hp_step8000_eval, long_step12000_eval
 V4 = "60b18a8"  # the last commit of results/toy_eval on the v4 set (16k; inverted of stop 39): stops 40-41's baseline
+V5 = "da8de3f"  # results/toy_eval on the v5 set (18k), shipped in stop 42: stop 43's baseline
 
 
 def shipped_table(rev: str) -> pd.DataFrame:

@@ -27,42 +27,57 @@ HERE = Path(__file__).resolve().parent
 SEEDS = range(world.EVAL_SEED_OFFSET, world.EVAL_SEED_OFFSET + 16)
 ARMS = (("f1", "vanilla"), ("inverted", "inverted_anti_drifting"), ("inverted", "anti_drifting"))
 
-if "--report" not in sys.argv[1:]:
-    torch.set_num_threads(1)
-    rows = []
+
+def reach_rows(variant: str, strategy: str, seeds=SEEDS) -> list[dict]:
+    """Per clip and frame the reach of `variant` (a shipped name or a checkpoint folder) under `strategy`, 3 sections,
+    each clip's own noise draw (as `fpkit toy eval`); also imported by `../displacement_weight/compare.py`."""
+    pipe, rows = organism.load_organism(variant), []
+    for seed in seeds:
+        video = ev.generate(pipe, seed, 3, strategy).video
+        clip = world.render_clip(seed, video.shape[0])
+        _, gen = ev.sprite_tracks(video, clip.colours, ev._areas(clip))
+        _, real = ev.sprite_tracks(clip.frames, clip.colours, ev._areas(clip))
+        for t in range(1, video.shape[0]):
+            dg, dr = gen[t] - gen[0], real[t] - real[0]  # (S, 2)
+            ok = np.isfinite(dg).all(-1) & np.isfinite(dr).all(-1)
+            norm = float((dr[ok] ** 2).sum())
+            reach = float((dg[ok] * dr[ok]).sum() / norm) if ok.any() and norm > 1.0 else float("nan")
+            rows.append(dict(variant=variant, strategy=strategy, seed=seed, frame=t, reach=reach,
+                             real_px=float(np.sqrt(norm / max(int(ok.sum()), 1)))))
+    return rows
+
+
+def per_section(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean reach per (strategy, seed) and section: columns 0, 1, 2 = frames 1-4, 5-8, 9-12 (the far end)."""
+    table = table.assign(section=(table.frame - 1) // 4)
+    return table.groupby(["strategy", "seed", "section"]).reach.mean().unstack("section")
+
+
+def main(argv: list[str]) -> None:
+    if "--report" not in argv:
+        torch.set_num_threads(1)
+        rows = [row for variant, strategy in ARMS for row in reach_rows(variant, strategy)]
+        pd.DataFrame(rows).to_csv(HERE / "table.csv", index=False)
+    per = per_section(pd.read_csv(HERE / "table.csv"))
+    lines = ["# Reach per section (median over 16 seeds of the per-clip mean over the section's frames) [95%]", "",
+             "| organism / strategy | frames 1-4 | frames 5-8 | frames 9-12 (far end) |", "| --- | --- | --- | --- |"]
     for variant, strategy in ARMS:
-        pipe = organism.load_organism(variant)
-        for seed in SEEDS:
-            video = ev.generate(pipe, seed, 3, strategy).video
-            clip = world.render_clip(seed, video.shape[0])
-            _, gen = ev.sprite_tracks(video, clip.colours, ev._areas(clip))
-            _, real = ev.sprite_tracks(clip.frames, clip.colours, ev._areas(clip))
-            for t in range(1, video.shape[0]):
-                dg, dr = gen[t] - gen[0], real[t] - real[0]  # (S, 2)
-                ok = np.isfinite(dg).all(-1) & np.isfinite(dr).all(-1)
-                norm = float((dr[ok] ** 2).sum())
-                reach = float((dg[ok] * dr[ok]).sum() / norm) if ok.any() and norm > 1.0 else float("nan")
-                rows.append(dict(variant=variant, strategy=strategy, seed=seed, frame=t, reach=reach,
-                                 real_px=float(np.sqrt(norm / max(int(ok.sum()), 1)))))
-    table = pd.DataFrame(rows)
-    table.to_csv(HERE / "table.csv", index=False)
-table = pd.read_csv(HERE / "table.csv")
-table["section"] = (table.frame - 1) // 4  # frames 1-4, 5-8, 9-12
-per = table.groupby(["strategy", "seed", "section"]).reach.mean().unstack("section")  # mean reach per section
-lines = ["# Reach per section (median over 16 seeds of the per-clip mean over the section's frames) [95%]", "",
-         "| organism / strategy | frames 1-4 | frames 5-8 | frames 9-12 (far end) |", "| --- | --- | --- | --- |"]
-for variant, strategy in ARMS:
-    p = per.loc[strategy]
-    cells = []
-    for s in (0, 1, 2):
-        ci = bootstrap_ci(p[s].dropna().to_numpy(), statistic="median")
-        cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
-    lines.append(f"| {variant} / {strategy} | " + " | ".join(cells) + " |")
-lines += ["", "Paired differences of the far-end reach (median, 95%):", ""]
-far = per[2].unstack("strategy")
-for a, b in (("inverted_anti_drifting", "anti_drifting"), ("inverted_anti_drifting", "vanilla"), ("anti_drifting", "vanilla")):
-    pair = far[[a, b]].dropna()
-    d = paired_difference(pair[a].to_numpy(), pair[b].to_numpy(), statistic="median")
-    lines.append(f"- {a} - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({len(pair)} seeds)")
-(HERE / "reach.md").write_text("\n".join(lines) + "\n")
-print("\n".join(lines))
+        p = per.loc[strategy]
+        cells = []
+        for s in (0, 1, 2):
+            ci = bootstrap_ci(p[s].dropna().to_numpy(), statistic="median")
+            cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
+        lines.append(f"| {variant} / {strategy} | " + " | ".join(cells) + " |")
+    lines += ["", "Paired differences of the far-end reach (median, 95%):", ""]
+    far = per[2].unstack("strategy")
+    for a, b in (("inverted_anti_drifting", "anti_drifting"), ("inverted_anti_drifting", "vanilla"),
+                 ("anti_drifting", "vanilla")):
+        pair = far[[a, b]].dropna()
+        d = paired_difference(pair[a].to_numpy(), pair[b].to_numpy(), statistic="median")
+        lines.append(f"- {a} - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({len(pair)} seeds)")
+    (HERE / "reach.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

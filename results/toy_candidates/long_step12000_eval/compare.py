@@ -1,6 +1,6 @@
 """The two long runs at a later step against the same runs at 8k: f1 (natural-variance codec,
 heading words unread) against ../hp_step8000_eval, inverted (v3 unit-variance codec) against the
-shipped v3 at 8k (results/toy_eval); same 16 seeds and noise. Medians at the training length and the
+shipped v3 at 8k (results/toy_eval as committed then, `arms.shipped_table(V3)`); same 16 seeds and noise. Medians at the training length and the
 paired median difference [95%].
     python compare.py TABLE.parquet [TABLE.parquet ...]   (labelled by their folder names)"""
 import sys
@@ -11,8 +11,11 @@ import pandas as pd
 from fpkit.metrics import paired_difference
 
 root = Path(__file__).resolve().parents[3]  # the repository
+sys.path.insert(0, str(root / "results/toy_candidates"))
+from arms import V3, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
+
 base = {"f1": pd.read_parquet(root / "results/toy_candidates/hp_step8000_eval/table.parquet"),
-        "inverted": pd.read_parquet(root / "results/toy_eval/table.parquet")}
+        "inverted": shipped_table(V3)}
 likeness = ["visible", "visible_last_section", "hist_distance", "background_error", "speed_ratio", "motion_follow",
             "sharpness_ratio", "shape_iou"]
 

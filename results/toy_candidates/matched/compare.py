@@ -5,7 +5,7 @@ no last image, inverted anti-drifting, goes from 6.6% / 3.1% / 2.9% of the steps
   matched    the candidate (generic prompt)
   plain      the shipped chain: at 4k `../s3_step4000/inverted`, at 8k / 12k its snapshots' tables
              (`../s3_step8000_eval`, `../s3_step12000_eval`, stop 31; no `shape_iou_last_section` then), at
-             16k the shipped organism's (`results/toy_eval`, its training-length rows)
+             16k the shipped organism's (`results/toy_eval` as committed at 86e459b, its training-length rows)
   rerun      (4k only) the stop-36 run with heading prompts in training, sampled with the generic prompt: it
              does not read the words, so it is a second training run of the shipped recipe
              (`../inverted_words/scratch_eval`)
@@ -25,14 +25,14 @@ from fpkit.toy.world import EVAL_SEED_OFFSET
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from arms import paired_report  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import paired_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
 
 torch.set_num_threads(1)
 candidate, step, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 STRATEGIES = sys.argv[4:] or ["inverted_anti_drifting", "anti_drifting"]
 seeds = [EVAL_SEED_OFFSET + i for i in range(16)]
 SHIPPED_CHAIN = {8000: "toy_candidates/s3_step8000_eval", 12000: "toy_candidates/s3_step12000_eval",
-                 16000: "toy_eval"}  # the shipped chain's tables at that step (16k: the shipped organism)
+                 16000: "86e459b"}  # the shipped chain's tables at that step (16k: results/toy_eval at that revision)
 CHAIN_16K = "16b94433cf11"  # weights_digest of the chain's 16k inverted transformer (shipped in stops 34-38)
 ARMS = ("matched", "plain", "rerun") if step == 4000 else ("matched", "plain")
 PAIRS = (("matched", "plain"), ("matched", "rerun"), ("plain", "rerun")) if step == 4000 else (("matched", "plain"),)
@@ -44,9 +44,10 @@ def baselines(strategy: str) -> pd.DataFrame:
         base = pd.read_csv(HERE.parent / "inverted_words" / "scratch_eval" / f"scratch_table_step4000_{strategy}.csv")
         return base[base.arm.isin(["plain", "generic"])].replace({"arm": {"generic": "rerun"}})
     if step in SHIPPED_CHAIN:
-        long = pd.read_parquet(HERE.parent.parent / SHIPPED_CHAIN[step] / "table.parquet")
+        where = SHIPPED_CHAIN[step]
+        long = shipped_table(where) if step == 16000 else pd.read_parquet(HERE.parent.parent / where / "table.parquet")
         long = long[(long.strategy == strategy) & (long.multiple == 0)]
-        if "weights" in long and set(long.weights) != {CHAIN_16K}:  # results/toy_eval follows the shipped organism
+        if "weights" in long and set(long.weights) != {CHAIN_16K}:  # a table of other weights: not this chain
             raise SystemExit(f"{SHIPPED_CHAIN[step]} sampled other weights ({set(long.weights)}) than the chain's 16k")
         wide = long.pivot(index=["seed", "noise_seed"], columns="measure", values="value")
         return wide.reset_index().assign(arm="plain")
