@@ -7,7 +7,7 @@ nothing on this organism (`../motion_weight/compare_set.md`).
 
 Arms: the shipped v5 inverted organism (step 18,000) warm-restarted to step 19,200 of its 20k schedule with W = 0
 (the control: what the steps and the warm restart alone buy), 3 and 10, the same clips, plans and noise (one thread
-each; W = 3 and 10 side by side beside the toy_methods grid, 0.41-0.48 steps/s, 42 min; W = 0 after them, 15 min):
+each; W = 3 and 10 side by side beside the toy_methods grid, 0.48 steps/s on average, 42 min; W = 0 after them, 15 min):
 
     for W in 0 3 10; do fpkit toy train --variant inverted --steps 20000 --seed 0 --threads 1 --codec-patch 4 \
         --sections 1 3 --last-image 0.1 --first-section-weight 4 --resume fpkit/toy/checkpoints/inverted \
