@@ -18,6 +18,17 @@ each; W = 3 and 10 side by side beside the toy_methods grid, 0.48 steps/s on ave
     python results/toy_candidates/displacement_weight/compare.py reach runs/disp/w0 runs/disp/w3 runs/disp/w10
     python results/toy_candidates/displacement_weight/compare.py report runs/eval-w0 runs/eval-w3 runs/eval-w10
 
+Then the W = 0 and 10 arms on to step 20,000, the end of the schedule (a second warm restart, one thread each side by
+side, 8 min), likeness at the training length only:
+
+    for W in 0 10; do fpkit toy train --variant inverted --steps 20000 --seed 0 --threads 1 --codec-patch 4 \
+        --sections 1 3 --last-image 0.1 --first-section-weight 4 --resume runs/disp/w$W --displacement-weight $W \
+        --no-progress --out runs/disp20k/w$W-20k & done; wait
+    for W in 0 10; do fpkit toy eval --root runs/root20k-w$W --only inverted/inverted_anti_drifting \
+        inverted/anti_drifting --multiples 1 --out runs/eval-w$W-20k; done
+    python results/toy_candidates/displacement_weight/compare.py reach runs/disp20k/w0-20k runs/disp20k/w10-20k
+    python results/toy_candidates/displacement_weight/compare.py report --md compare_20k.md runs/eval-w0-20k runs/eval-w10-20k
+
 `reach` writes reach_wW.csv (`../farend_reach/`'s reach of each arm), `report` compare.md and each arm's rows
 (table_wW.parquet). Every arm is paired with the control and the control with the shipped v5 rows
 (`results/toy_eval` at V5, `arms.shipped_table`; `../farend_reach/table.csv` for the reach): all sample the same
@@ -30,7 +41,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "farend_reach"))
-from arms import V5, candidate_rows, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
+from arms import MEASURES, V5, candidate_rows, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
 from probe import per_section, reach_rows  # noqa: E402  (results/toy_candidates/farend_reach/probe.py)
 
 from fpkit.metrics import bootstrap_ci, paired_difference  # noqa: E402
@@ -69,7 +80,11 @@ def reach_report(arms: dict, pairs) -> str:
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in ("reach", "report"):
         raise SystemExit("usage: compare.py reach CANDIDATE_FOLDER ... | compare.py report EVAL_FOLDER ...")
-    command, folders = argv[0], [Path(f) for f in argv[1:]]
+    command, rest = argv[0], argv[1:]
+    md = "compare.md"
+    if rest[:1] == ["--md"]:  # another report name (a second set of arms)
+        md, rest = rest[1], rest[2:]
+    folders = [Path(f) for f in rest]
     if command == "reach":
         import torch
 
@@ -82,19 +97,21 @@ def main(argv: list[str]) -> None:
     tables = {label(f): candidate_rows(f, "inverted", shipped, HERE / f"table_{f.name.removeprefix('eval-')}.parquet")
               for f in folders}
     tables[SHIPPED] = shipped[shipped.variant == "inverted"]
-    base = CONTROL if CONTROL in tables else SHIPPED
+    base = next((arm for arm in tables if arm.split("-")[0] == CONTROL), SHIPPED)  # W=0 or W=0-20k
     pairs = tuple((arm, base) for arm in tables if arm not in (base, SHIPPED)) + \
-        (((CONTROL, SHIPPED),) if base == CONTROL else ())
-    text = eval_report(tables, pairs, "# inverted, 18k -> 19.2k with --displacement-weight W vs the control (W = 0) "
-                       "and the shipped v5 (18k)")
+        (((base, SHIPPED),) if base != SHIPPED else ())
+    steps = "20k" if base.endswith("-20k") else "19.2k"
+    text = eval_report(tables, pairs, f"# inverted, 18k -> {steps} with --displacement-weight W vs the control (W = 0) "
+                       "and the shipped v5 (18k)", **({"multiples": ((0, MEASURES),)} if steps == "20k" else {}))
     shipped_reach = pd.read_csv(HERE.parent / "farend_reach" / "table.csv")
     reach = {label(Path(p.stem.removeprefix("reach_"))): pd.read_csv(p) for p in sorted(HERE.glob("reach_w*.csv"))}
+    reach = {arm: table for arm, table in reach.items() if arm in tables}
     reach[SHIPPED] = shipped_reach[shipped_reach.variant == "inverted"]
     missing = [a for pair in pairs for a in pair if a not in reach]
     if missing:
         raise SystemExit(f"no reach_*.csv for {sorted(set(missing))}: run `compare.py reach` on those folders first")
     text += "\n" + reach_report(reach, pairs)
-    (HERE / "compare.md").write_text(text)
+    (HERE / md).write_text(text)
     print(text)
 
 
