@@ -94,22 +94,22 @@ def main(argv: list[str]) -> None:
             pd.DataFrame(rows).assign(variant="inverted").to_csv(HERE / f"reach_{folder.name}.csv", index=False)
         return
     shipped = shipped_table(V5)
-    tables = {label(f): candidate_rows(f, "inverted", shipped, HERE / f"table_{f.name.removeprefix('eval-')}.parquet")
-              for f in folders}
+    arms = {label(f): f.name.removeprefix("eval-") for f in folders}  # "W=3": "w3" (table_w3, reach_w3)
+    tables = {arm: candidate_rows(f, "inverted", shipped, HERE / f"table_{arms[arm]}.parquet")
+              for arm, f in zip(arms, folders)}
     tables[SHIPPED] = shipped[shipped.variant == "inverted"]
     base = next((arm for arm in tables if arm.split("-")[0] == CONTROL), SHIPPED)  # W=0 or W=0-20k
     pairs = tuple((arm, base) for arm in tables if arm not in (base, SHIPPED)) + \
         (((base, SHIPPED),) if base != SHIPPED else ())
-    steps = "20k" if base.endswith("-20k") else "19.2k"
-    text = eval_report(tables, pairs, f"# inverted, 18k -> {steps} with --displacement-weight W vs the control (W = 0) "
-                       "and the shipped v5 (18k)", **({"multiples": ((0, MEASURES),)} if steps == "20k" else {}))
+    at_8x = all((t.multiple == 8).any() for t in tables.values())  # the 20k arms were evaluated at 1x only
+    text = eval_report(tables, pairs, "# inverted, warm-restarted from the shipped 18k with --displacement-weight W, "
+                       "vs the control (W = 0) and the shipped v5 (18k)", **({} if at_8x else {"multiples": ((0, MEASURES),)}))
+    try:
+        reach = {arm: pd.read_csv(HERE / f"reach_{name}.csv") for arm, name in arms.items()}
+    except OSError as exc:
+        raise SystemExit(f"{exc}: run `compare.py reach` on the arms' checkpoint folders first")
     shipped_reach = pd.read_csv(HERE.parent / "farend_reach" / "table.csv")
-    reach = {label(Path(p.stem.removeprefix("reach_"))): pd.read_csv(p) for p in sorted(HERE.glob("reach_w*.csv"))}
-    reach = {arm: table for arm, table in reach.items() if arm in tables}
     reach[SHIPPED] = shipped_reach[shipped_reach.variant == "inverted"]
-    missing = [a for pair in pairs for a in pair if a not in reach]
-    if missing:
-        raise SystemExit(f"no reach_*.csv for {sorted(set(missing))}: run `compare.py reach` on those folders first")
     text += "\n" + reach_report(reach, pairs)
     (HERE / md).write_text(text)
     print(text)
