@@ -28,12 +28,13 @@ SEEDS = range(world.EVAL_SEED_OFFSET, world.EVAL_SEED_OFFSET + 16)
 ARMS = (("f1", "vanilla"), ("inverted", "inverted_anti_drifting"), ("inverted", "anti_drifting"))
 
 
-def reach_rows(variant: str, strategy: str, seeds=SEEDS) -> list[dict]:
-    """Per clip and frame the reach of `variant` (a shipped name or a checkpoint folder) under `strategy`, 3 sections,
-    each clip's own noise draw (as `fpkit toy eval`); also imported by `../displacement_weight/compare.py`."""
+def reach_rows(variant: str, strategy: str, seeds=SEEDS, sections: int = 3) -> list[dict]:
+    """Per clip and frame the reach of `variant` (a shipped name or a checkpoint folder) under `strategy`, `sections`
+    sections, each clip's own noise draw (as `fpkit toy eval`); also imported by `../displacement_weight/compare.py`
+    and `horizon.py`."""
     pipe, rows = organism.load_organism(variant), []
     for seed in seeds:
-        video = ev.generate(pipe, seed, 3, strategy).video
+        video = ev.generate(pipe, seed, sections, strategy).video
         clip = world.render_clip(seed, video.shape[0])
         _, gen = ev.sprite_tracks(video, clip.colours, ev._areas(clip))
         _, real = ev.sprite_tracks(clip.frames, clip.colours, ev._areas(clip))
@@ -42,7 +43,7 @@ def reach_rows(variant: str, strategy: str, seeds=SEEDS) -> list[dict]:
             ok = np.isfinite(dg).all(-1) & np.isfinite(dr).all(-1)
             norm = float((dr[ok] ** 2).sum())
             reach = float((dg[ok] * dr[ok]).sum() / norm) if ok.any() and norm > 1.0 else float("nan")
-            rows.append(dict(variant=variant, strategy=strategy, seed=seed, frame=t, reach=reach,
+            rows.append(dict(variant=variant, strategy=strategy, sections=sections, seed=seed, frame=t, reach=reach,
                              real_px=float(np.sqrt(norm / max(int(ok.sum()), 1)))))
     return rows
 

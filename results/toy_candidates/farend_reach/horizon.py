@@ -1,0 +1,100 @@
+"""Stop 44: does the inverted organism lose its far end to distance? `probe.py` found the far end of a 3-section clip
+(frames 9-12, generated first from the start image alone) at 0.38 of the world's sprite displacement, where f1's first
+section (frames 1-4, also from the start image alone) reaches 0.75. Inverted anti-drifting on 1, 2 and 3 sections puts
+the far end at frames 1-4, 5-8 and 9-12 with the same weights: if the near far end reaches as far as f1's first
+section, the organism reads the start image's motion trail and loses the displacement with distance.
+
+Then the first section alone (1 section: frames 1-4 from the start image alone, the case every organism trains on
+most) across the organism sets, to see what sets the reading of the trail: the codec's channel scales (v3: unit
+variance for every variant; v4 / v5 F1: natural variance), the F1 variants' motion-weighted tail (v4 f1 has none)
+or the inverted layout and data. The old sets come from git: `git archive REV fpkit/toy/checkpoints | tar -x -C
+runs/old/REV` for REV = 984faa7 (v3, step 8k) and e6a8e3d (v4, step 16k).
+
+16 unseen seeds, each clip's own noise draw, 12 steps, one thread (about 6 min in all):
+
+    python results/toy_candidates/farend_reach/horizon.py            # writes horizon.csv and horizon.md
+    python results/toy_candidates/farend_reach/horizon.py --report   # horizon.md from the committed csv
+"""
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from fpkit.metrics import bootstrap_ci, paired_difference
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from probe import reach_rows  # noqa: E402
+
+STRATEGY = "inverted_anti_drifting"
+OLD = Path("runs/old")
+FIRST_SECTION = (  # (label, checkpoint, strategy): one section from the start image alone
+    ("v5 f1 (18k, natural variance, motion-weighted tail)", "f1", "vanilla"),
+    ("v5 inverted (18k, unit variance)", "inverted", STRATEGY),
+    ("v4 f1 (16k, natural variance, no tail)", OLD / "e6a8e3d/fpkit/toy/checkpoints/f1", "vanilla"),
+    ("v4 inverted of stop 34 (16k, unit variance, before the stop 39 recipe)", OLD / "e6a8e3d/fpkit/toy/checkpoints/inverted", STRATEGY),
+    ("v3 f1 (8k, unit variance)", OLD / "984faa7/fpkit/toy/checkpoints/f1", "vanilla"),
+    ("v3 inverted (8k, unit variance, 1-4 section plans)", OLD / "984faa7/fpkit/toy/checkpoints/inverted", STRATEGY),
+)
+
+
+def far_end(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean reach over each clip's far-end frames (the last section: frames 4(n-1)+1 .. 4n), per variant, seed, n."""
+    far = table[(table.frame - 1) // 4 == table.sections - 1]
+    return far.groupby(["variant", "sections", "seed"]).reach.mean().unstack("sections")
+
+
+def report(table: pd.DataFrame) -> str:
+    first = table[table.label.notna()]
+    table = table[table.label.isna()]
+    far = far_end(table)
+    lines = ["# Far-end reach by distance from the start image (inverted anti-drifting, median over seeds [95%])", "",
+             "| organism | frames 1-4 (1 section) | frames 5-8 (2 sections) | frames 9-12 (3 sections) |",
+             "| --- | --- | --- | --- |"]
+    for variant, rows in far.groupby(level="variant"):
+        cells = []
+        for n in (1, 2, 3):
+            ci = bootstrap_ci(rows[n].dropna().to_numpy(), statistic="median")
+            cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    lines += ["", "Paired differences (median, 95%):", ""]
+    for variant, rows in far.groupby(level="variant"):
+        for a, b in ((3, 1), (3, 2), (2, 1)):
+            pair = rows[[a, b]].dropna()
+            d = paired_difference(pair[a].to_numpy(), pair[b].to_numpy(), statistic="median")
+            lines.append(f"- {variant}: {a} sections - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
+                         f"({len(pair)} seeds)")
+    lines += ["", "## The first section from the start image alone (1 section, frames 1-4), by organism set", "",
+              "| organism | strategy | reach, frames 1-4 | - v5 f1 (paired) |", "| --- | --- | --- | --- |"]
+    per = first.groupby(["label", "seed"], sort=False).reach.mean().unstack("seed")
+    base = per.loc[FIRST_SECTION[0][0]]
+    for label, _, strategy in FIRST_SECTION:
+        if label not in per.index:
+            continue
+        row = per.loc[label]
+        ci = bootstrap_ci(row.dropna().to_numpy(), statistic="median")
+        ok = row.notna() & base.notna()
+        d = paired_difference(row[ok].to_numpy(), base[ok].to_numpy(), statistic="median")
+        lines.append(f"| {label} | {strategy} | {ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}] | "
+                     + ("-" if label == FIRST_SECTION[0][0] else f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]") + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    if "--report" not in argv:
+        missing = [str(f) for _, f, _ in FIRST_SECTION if isinstance(f, Path) and not f.is_dir()]
+        if missing:
+            raise SystemExit(f"missing old checkpoints {missing}: see the docstring's git archive line")
+        torch.set_num_threads(1)
+        rows = [row for n in (1, 2, 3) for row in reach_rows("inverted", STRATEGY, sections=n)]
+        rows += [dict(row, label=label) for label, folder, strategy in FIRST_SECTION
+                 for row in reach_rows(str(folder), strategy, sections=1)]
+        pd.DataFrame(rows).to_csv(HERE / "horizon.csv", index=False)
+    text = report(pd.read_csv(HERE / "horizon.csv"))
+    (HERE / "horizon.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
