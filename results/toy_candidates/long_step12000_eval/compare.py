@@ -2,7 +2,8 @@
 heading words unread) against ../hp_step8000_eval, inverted (v3 unit-variance codec) against the
 shipped v3 at 8k (results/toy_eval as committed then, `arms.shipped_table(V3)`); same 16 seeds and noise. Medians at the training length and the
 paired median difference [95%].
-    python compare.py TABLE.parquet [TABLE.parquet ...]   (labelled by their folder names)"""
+    python compare.py TABLE.parquet [TABLE.parquet ...] > compare.txt   (labelled by their folders' step: long_step12000_eval -> "at 12k")"""
+import re
 import sys
 from pathlib import Path
 
@@ -27,8 +28,11 @@ def values(t, variant, strategy, measure):
 
 for path in sys.argv[1:]:
     table = pd.read_parquet(path)
+    folder = Path(path).resolve().parent.name
+    step = re.search(r"step(\d+)000", folder)
+    label = f"at {step.group(1)}k" if step else folder
     for variant, strategy in table[["variant", "strategy"]].drop_duplicates().itertuples(index=False):
-        print(f"\n{variant} / {strategy}, {Path(path).parent.name} vs the same run at 8k "
+        print(f"\n{variant} / {strategy}, {label} vs the same run at 8k "
               "(16 seeds; medians, paired median difference [95%])")
         for m in likeness:
             a = values(table, variant, strategy, m)
