@@ -501,6 +501,56 @@ def test_motion_weight_from_trains_plain_steps_before_it_and_weighted_steps_from
     assert not (tmp_path / "x").exists()
 
 
+def test_tail_trains_the_variants_cut_before_its_step_and_the_tail_cut_from_it(tmp_path):
+    from fpkit.toy.cli import main
+
+    base = ["train", "--variant", "inverted", "--batch-size", "2", "--no-progress", "--steps", "6", "--stop-at", "4"]
+    assert main([*base, "--stop-at", "2", "--out", str(tmp_path / "a")]) == 0
+    a = str(tmp_path / "a")
+    tail = ["--tail-sections", "2", "2", "--tail-last-image", "0", "--tail-first-section-weight", "12"]
+
+    def weights(name, *flags):
+        assert main([*base, *flags, "--out", str(tmp_path / name)]) == 0
+        return (tmp_path / name / "transformer.safetensors").read_bytes()
+
+    plain = weights("plain", "--resume", a)
+    fine_tune = weights("init", "--init", a, "--sections", "2", "2", "--last-image", "0", "--first-section-weight", "12")
+    assert fine_tune != plain
+    assert weights("from2", "--resume", a, "--tail-from", "2", *tail) == fine_tune  # from the restart: a fine-tune on the cut
+    assert weights("from4", "--resume", a, "--tail-from", "4", *tail) == plain  # not reached by step 4
+    assert weights("from3", "--resume", a, "--tail-from", "3", *tail) not in (plain, fine_tune)
+    config = json.loads((tmp_path / "from3" / "config.json").read_text())
+    assert config["variant"]["sections"] == [1, 4] and config["variant"]["first_section_weight"] == 2  # its own cut
+    assert (config["train"]["tail_from"], config["train"]["tail_sections"], config["train"]["tail_last_image"],
+            config["train"]["tail_first_section_weight"]) == (3, [2, 2], 0, 12)
+    cfg = train.TrainConfig(tail_from=3, tail_sections=(2, 2), tail_first_section_weight=12.0)
+    variant = train.VARIANTS["inverted"]
+    assert cfg.variant_at(variant, 2) == variant and cfg.variant_at(variant, 3) == replace(
+        variant, sections=(2, 2), first_section_weight=12.0)  # last_image not given: the variant's own
+    displaced = weights("displaced", "--resume", a, "--displacement-weight", "3")
+    assert displaced != plain
+    assert weights("displaced2", "--resume", a, "--displacement-weight", "3", "--displacement-weight-from", "2") == displaced
+    assert weights("displaced4", "--resume", a, "--displacement-weight", "3", "--displacement-weight-from", "4") == plain
+    for kwargs, message in ((dict(tail_from=3), r"tail_from=3 and the tail's cut \{\} come together"),
+                            (dict(tail_sections=(2, 2)), "tail_from=0 and the tail's cut"),
+                            (dict(tail_from=True, tail_sections=(2, 2)), "tail_from must be a step number >= 0, got True"),
+                            (dict(tail_from=1, tail_sections=(3, 1)), r"tail_sections: sections must be a range .* \(3, 1\)"),
+                            (dict(tail_from=1, tail_sections=[2, 2]), r"tail_sections must be a \(low, high\) pair"),
+                            (dict(tail_from=1, tail_last_image=float("nan")), "tail_last_image: last_image must be a probability"),
+                            (dict(tail_from=1, tail_first_section_weight=0.0), "tail_first_section_weight: first_section_weight must be > 0"),
+                            (dict(displacement_weight_from=2), "displacement_weight_from=2 needs a displacement_weight > 0")):
+        with pytest.raises(ValueError, match=message):
+            train.TrainConfig(**kwargs)
+    for flags in (["--tail-from", "3"], ["--tail-sections", "2", "2"], ["--tail-from", "3", "--tail-last-image", "nan"],
+                  ["--tail-from", "3", "--tail-sections", "3", "1"], ["--displacement-weight-from", "2"]):
+        with pytest.raises(SystemExit):  # named by the CLI before any model is built
+            main([*base, *flags, "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit):  # F1 plans take no last image
+        main(["train", "--variant", "f1", "--steps", "2", "--tail-from", "1", "--tail-last-image", "0.5",
+              "--out", str(tmp_path / "x")])
+    assert not (tmp_path / "x").exists()
+
+
 def test_anneal_cools_the_lr_down_over_the_last_steps(tmp_path):
     from fpkit.toy.cli import main
 

@@ -140,8 +140,18 @@ class TrainConfig:
     # gone and where it now is): weight 1 + displacement_weight * mean over channels of
     # |x0[t] - x0[start]|, normalised like motion_weight (with which it adds up). Aimed at the inverted
     # far end, generated from the start image alone, whose sprites land short of where the world takes
-    # them (results/toy_candidates/farend_reach/); every step of the run uses it. 0 = plain MSE.
+    # them (results/toy_candidates/farend_reach/). 0 = plain MSE.
     displacement_weight: float = 0.0
+    # The first step that uses displacement_weight (0 = every step), as motion_weight_from.
+    displacement_weight_from: int = 0
+    # A tail on another data cut: from step tail_from on (0 = never) the training plans are cut with these
+    # values instead of the variant's own (None = the variant's), e.g. the inverted far end's case only:
+    # tail_sections (3, 3), tail_last_image 0, tail_first_section_weight 12 (results/toy_candidates/farend_focus/).
+    # A warm restart at or after tail_from trains exactly as a fine-tune (--init) on that cut.
+    tail_from: int = 0
+    tail_sections: tuple[int, int] | None = None
+    tail_last_image: float | None = None
+    tail_first_section_weight: float | None = None
     # Probability that a training clip's prompt is its heading prompt (`world.heading_prompt`: each
     # sprite's colour, shape, heading and speed in words) instead of a PROMPT_BANK prompt. 0 = never
     # (every shipped organism). A prompted organism samples with the heading prompt of its start image
@@ -160,9 +170,28 @@ class TrainConfig:
                 and math.isfinite(self.displacement_weight) and self.displacement_weight >= 0):
             raise ValueError(f"TrainConfig.displacement_weight must be a finite number >= 0, "
                              f"got {self.displacement_weight!r}")
-        if self.motion_weight_from and not self.motion_weight:
-            raise ValueError(f"TrainConfig.motion_weight_from={self.motion_weight_from} needs a motion_weight > 0 "
-                             "(it is the first step that uses it)")
+        for name in ("motion_weight_from", "displacement_weight_from", "tail_from"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                raise ValueError(f"TrainConfig.{name} must be a step number >= 0, got {value!r}")
+        for name in ("motion_weight", "displacement_weight"):
+            if getattr(self, f"{name}_from") and not getattr(self, name):
+                raise ValueError(f"TrainConfig.{name}_from={getattr(self, f'{name}_from')} needs a {name} > 0 "
+                                 "(it is the first step that uses it)")
+        cut = self.tail_cut()
+        if bool(self.tail_from) != bool(cut):
+            raise ValueError(f"TrainConfig.tail_from={self.tail_from} and the tail's cut {cut} come together: a tail "
+                             "needs its first step (> 0) and at least one of tail_sections, tail_last_image, "
+                             "tail_first_section_weight")
+        if self.tail_sections is not None and not (
+                isinstance(self.tail_sections, tuple) and len(self.tail_sections) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in self.tail_sections)):
+            raise ValueError(f"TrainConfig.tail_sections must be a (low, high) pair of ints, got {self.tail_sections!r}")
+        for name, value in cut.items():  # the checks a variant makes on its own cut
+            try:
+                Variant("tail", "vanilla", **{name: value})
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"TrainConfig.tail_{name}: {err}") from None
         check_whitening(self.codec_whitening, "TrainConfig.codec_whitening")
         if not (isinstance(self.heading_prompt, (int, float)) and 0 <= self.heading_prompt <= 1):
             raise ValueError(f"TrainConfig.heading_prompt must be a probability in [0, 1], got {self.heading_prompt!r}")
@@ -172,6 +201,16 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def tail_cut(self) -> dict:
+        """The tail's data cut: {Variant field: value} for every tail_* value given."""
+        values = dict(sections=self.tail_sections, last_image=self.tail_last_image,
+                      first_section_weight=self.tail_first_section_weight)
+        return {k: v for k, v in values.items() if v is not None}
+
+    def variant_at(self, variant: "Variant", step: int) -> "Variant":
+        """The variant whose data cut trains step `step`: the tail's cut from tail_from on, else its own."""
+        return replace(variant, **self.tail_cut()) if self.tail_from and step >= self.tail_from else variant
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,8 +367,9 @@ class Data:
         return self.rng.integers(0, EVAL_SEED_OFFSET, batch_size)
 
     @torch.no_grad()
-    def batch(self, batch_size: int, seeds=None) -> tuple[dict, torch.Tensor]:
-        the_plan, order = draw_plan(self.variant, self.rng, self.latent_size, self.patch_size)
+    def batch(self, batch_size: int, seeds=None, variant: Variant | None = None) -> tuple[dict, torch.Tensor]:
+        """A batch of `variant`'s data cut (default: the data's own variant; a tail's cut, `TrainConfig.variant_at`)."""
+        the_plan, order = draw_plan(variant or self.variant, self.rng, self.latent_size, self.patch_size)
         seeds = self.seeds(batch_size) if seeds is None else seeds
         frames = the_plan.num_latents + int(the_plan.has_last_image)
         videos = render_clips(seeds, frames, self.spec)  # (B, 3, T, H, W) in [-1, 1]
@@ -534,7 +574,7 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         elapsed = time.perf_counter() - t0
         if (total is not None and step >= total) or elapsed >= budget or (stop_at is not None and step >= stop_at):
             break
-        batch, first_frames = data.batch(cfg.batch_size)
+        batch, first_frames = data.batch(cfg.batch_size, variant=cfg.variant_at(variant, step))
         b = first_frames.shape[0]
         prompt_index = torch.from_numpy(data.rng.integers(0, len(PROMPT_BANK), b))
         prompts = prompt_index
@@ -553,8 +593,9 @@ def train(variant: str | Variant = "f1", steps: int | None = None, minutes: floa
         for group in opt.param_groups:
             group["lr"] = lr
         motion_weight = cfg.motion_weight if step >= cfg.motion_weight_from else 0.0
+        displacement_weight = cfg.displacement_weight if step >= cfg.displacement_weight_from else 0.0
         loss = flow_matching_loss(transformer, cond, batch, prompts, image_embeds, sigma, noise, motion_weight,
-                                  cfg.displacement_weight)
+                                  displacement_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -606,6 +647,17 @@ def main(argv=None) -> int:
     parser.add_argument("--displacement-weight", type=float, default=TrainConfig.displacement_weight, metavar="W",
                         help="extra loss weight on latent pixels that differ from the start image (1 + W x "
                              "the change since the start image; adds to --motion-weight; 0 = plain MSE)")
+    parser.add_argument("--displacement-weight-from", type=int, default=TrainConfig.displacement_weight_from,
+                        metavar="STEP", help="with --displacement-weight: the first step that uses it (0 = every step)")
+    parser.add_argument("--tail-from", type=int, default=TrainConfig.tail_from, metavar="STEP",
+                        help="from this step on, cut the training plans with the --tail-* values instead of the "
+                             "variant's own (a tail on another data cut in one command; 0 = no tail)")
+    parser.add_argument("--tail-sections", type=int, nargs=2, default=None, metavar=("LO", "HI"),
+                        help="with --tail-from: the tail's plan lengths in sections (as --sections)")
+    parser.add_argument("--tail-last-image", type=float, default=None, metavar="P",
+                        help="with --tail-from: the tail's share of plans with a last image (as --last-image)")
+    parser.add_argument("--tail-first-section-weight", type=float, default=None, metavar="W",
+                        help="with --tail-from: the tail's weight of generation order 0 (as --first-section-weight)")
     parser.add_argument("--logit-mean", type=float, default=TrainConfig.logit_normal_mean, metavar="M",
                         help="mean of the logit-normal noise-level draw (> 0 trains more at high noise, where "
                              "positions and motion are settled; 0 = shipped)")
@@ -668,6 +720,9 @@ def main(argv=None) -> int:
         cfg = replace(TrainConfig(), batch_size=args.batch_size, codec_patch=args.codec_patch, codec_whitening=args.codec_whitening,
                       motion_weight=args.motion_weight, motion_weight_from=args.motion_weight_from,
                       displacement_weight=args.displacement_weight,
+                      displacement_weight_from=args.displacement_weight_from, tail_from=args.tail_from,
+                      tail_sections=None if args.tail_sections is None else tuple(args.tail_sections),
+                      tail_last_image=args.tail_last_image, tail_first_section_weight=args.tail_first_section_weight,
                       logit_normal_mean=args.logit_mean,
                       heading_prompt=args.heading_prompt)
     except ValueError as err:
@@ -689,6 +744,8 @@ def main(argv=None) -> int:
     takes_last = any(planning.STRATEGY_TAKES_LAST_IMAGE[st] for st in (variant.strategy, *dict(variant.also)))
     if args.last_image is not None and not takes_last:
         parser.error(f"--last-image: the {args.variant} variant's {variant.strategy} plans take no last image")
+    if args.tail_last_image is not None and not takes_last:
+        parser.error(f"--tail-last-image: the {args.variant} variant's {variant.strategy} plans take no last image")
     for flag, name in (("--last-image", "last_image"), ("--first-section-weight", "first_section_weight")):
         value = getattr(args, name)
         if value is not None:
