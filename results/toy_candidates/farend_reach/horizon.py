@@ -7,12 +7,14 @@ section, the organism reads the start image's motion trail and loses the displac
 Then the first section alone (1 section: frames 1-4 from the start image alone, the case every organism trains on
 most) across the organism sets, to see what sets the reading of the trail: the codec's channel scales (v3: unit
 variance for every variant; v4 / v5 F1: natural variance), the F1 variants' motion-weighted tail (v4 f1 has none)
-or the inverted layout and data. The old sets come from git: `git archive REV fpkit/toy/checkpoints | tar -x -C
+or the inverted layout and data; and the codec alone: probe weights of one recipe and seed trained to equal steps on
+both codecs (`../c4_step4000`, `../w0_step4000`, `../c4_step8000`, `../hp_step8000`). The old sets come from git: `git archive REV fpkit/toy/checkpoints | tar -x -C
 runs/old/REV` for REV = 984faa7 (v3, step 8k) and e6a8e3d (v4, step 16k).
 
 16 unseen seeds, each clip's own noise draw, 12 steps, one thread (about 6 min in all):
 
     python results/toy_candidates/farend_reach/horizon.py            # writes horizon.csv and horizon.md
+    python results/toy_candidates/farend_reach/horizon.py --missing  # only the rows horizon.csv lacks
     python results/toy_candidates/farend_reach/horizon.py --report   # horizon.md from the committed csv
 """
 import sys
@@ -36,6 +38,14 @@ FIRST_SECTION = (  # (label, checkpoint, strategy): one section from the start i
     ("v4 inverted of stop 34 (16k, unit variance, before the stop 39 recipe)", OLD / "e6a8e3d/fpkit/toy/checkpoints/inverted", STRATEGY),
     ("v3 f1 (8k, unit variance)", OLD / "984faa7/fpkit/toy/checkpoints/f1", "vanilla"),
     ("v3 inverted (8k, unit variance, 1-4 section plans)", OLD / "984faa7/fpkit/toy/checkpoints/inverted", STRATEGY),
+)
+CANDIDATES = HERE.parent  # committed probe weights: the same recipe and seed on both codecs, equal steps
+CODEC = (  # (organism, strategy, unit-variance folder, natural-variance folder)
+    ("f1 at 4k", "vanilla", CANDIDATES / "c4_step4000/f1", CANDIDATES / "w0_step4000/f1"),
+    ("inverted at 4k (1-4 section plans)", STRATEGY, CANDIDATES / "c4_step4000/inverted",
+     CANDIDATES / "w0_step4000/inverted"),
+    ("f1+D at 8k (section 0 has no history to snap)", "vanilla", CANDIDATES / "c4_step8000/f1+D",
+     CANDIDATES / "hp_step8000/f1+D"),
 )
 
 
@@ -78,6 +88,17 @@ def report(table: pd.DataFrame) -> str:
         d = paired_difference(row[ok].to_numpy(), base[ok].to_numpy(), statistic="median")
         lines.append(f"| {label} | {strategy} | {ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}] | "
                      + ("-" if label == FIRST_SECTION[0][0] else f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]") + " |")
+    lines += ["", "## The codec at equal steps: the same recipe and seed with unit-variance (w1) and natural-variance (w0) "
+              "channels (1 section, frames 1-4)", "", "| organism | w1 | w0 | w0 - w1 (paired) |", "| --- | --- | --- | --- |"]
+    for name, _, _, _ in CODEC:
+        if f"{name} w1" not in per.index or f"{name} w0" not in per.index:
+            continue
+        w1, w0 = per.loc[f"{name} w1"], per.loc[f"{name} w0"]
+        cells = [bootstrap_ci(r.dropna().to_numpy(), statistic="median") for r in (w1, w0)]
+        ok = w1.notna() & w0.notna()
+        d = paired_difference(w0[ok].to_numpy(), w1[ok].to_numpy(), statistic="median")
+        lines.append(f"| {name} | " + " | ".join(f"{c.estimate:.2f} [{c.low:.2f}, {c.high:.2f}]" for c in cells)
+                     + f" | {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] |")
     return "\n".join(lines) + "\n"
 
 
@@ -87,10 +108,16 @@ def main(argv: list[str]) -> None:
         if missing:
             raise SystemExit(f"missing old checkpoints {missing}: see the docstring's git archive line")
         torch.set_num_threads(1)
-        rows = [row for n in (1, 2, 3) for row in reach_rows("inverted", STRATEGY, sections=n)]
-        rows += [dict(row, label=label) for label, folder, strategy in FIRST_SECTION
+        done = pd.read_csv(HERE / "horizon.csv") if "--missing" in argv else None  # keep what is there
+        have = set() if done is None else set(done.label.dropna()) | ({None} if done.label.isna().any() else set())
+        rows = [] if None in have else [row for n in (1, 2, 3) for row in reach_rows("inverted", STRATEGY, sections=n)]
+        wanted = [(label, folder, strategy) for label, folder, strategy in FIRST_SECTION] + \
+                 [(f"{name} {w}", folder, strategy) for name, strategy, *folders in CODEC
+                  for w, folder in zip(("w1", "w0"), folders)]
+        rows += [dict(row, label=label) for label, folder, strategy in wanted if label not in have
                  for row in reach_rows(str(folder), strategy, sections=1)]
-        pd.DataFrame(rows).to_csv(HERE / "horizon.csv", index=False)
+        table = pd.DataFrame(rows)
+        pd.concat([done, table], ignore_index=True).to_csv(HERE / "horizon.csv", index=False)
     text = report(pd.read_csv(HERE / "horizon.csv"))
     (HERE / "horizon.md").write_text(text)
     print(text)
