@@ -3,7 +3,7 @@ with the same noise draws, per strategy the median of each measure per arm and t
 of the chosen pairs [95%] (`fpkit.metrics.paired_difference`). Imported by the probes' scripts
 (`matched/compare.py`, `matched/compare_depth.py`, `inverted_words/compare.py`, `compare_scratch.py`,
 `finish/compare.py`, `finish/compare_w8.py`, `motion_weight/compare.py`, `compare_set.py`,
-`displacement_weight/compare.py`), which
+`displacement_weight/compare.py`, `farend_focus/compare.py`), which
 put this folder on `sys.path`.
 
     from arms import MEASURES, candidate_rows, eval_report, paired_report, shipped_table
