@@ -3,8 +3,8 @@ anti-drifting's far end (frames 9-12 of the 3-section evaluation case, generated
 lands at 0.38 of the world's sprite displacement (`../farend_reach/`), and the shipped recipe spends 15.2% of its
 steps on exactly that case. `--sections 3 3 --last-image 0 --first-section-weight 12` spends 64% on it (inverted
 anti-drifting plans are 75% of the steps, all of 3 sections, order 0 at weight 12 of 14), the rest on the fill
-sections of the same plans and on anti-drifting plans. `../displacement_weight/` moved the far end 0.08-0.13
-further with a loss weight (`--displacement-weight 10`), short of the speed target; arms focus-wW add it.
+sections of the same plans and on anti-drifting plans. `../displacement_weight/` moved the far end +0.06 to
++0.08 further (paired) with a loss weight (`--displacement-weight 10`), short of the speed target; arms focus-wW add it.
 
 Arms: the shipped v5 inverted organism (step 18,000) fine-tuned to 20,000, the end of its schedule (`--init`: same
 weights, another data cut; one thread each, two side by side, 1.6-1.7 steps/s each, 20 min a pair):
