@@ -29,9 +29,10 @@ Then the candidate at equal budget: the same tail on the weights the shipped 18k
     fpkit toy eval --root runs/root-tail16k-w5 --only inverted/inverted_anti_drifting inverted/anti_drifting \
         --multiples 1 8 --out runs/eval-tail16k-w5
     # and focus-w5 at 8x: the same eval with --multiples 1 8 --out runs/eval-focus-w5-8x
-    python results/toy_candidates/farend_focus/compare.py reach runs/farend/tail16k-w5
+    python results/toy_candidates/farend_focus/compare.py reach runs/farend/tail16k-w3 runs/farend/tail16k-w5
     python results/toy_candidates/farend_focus/compare.py report runs/eval-focus runs/eval-focus-w3 \
-        runs/eval-focus-w5-8x runs/eval-focus-w10 runs/eval-tail16k-w5
+        runs/eval-focus-w5-8x runs/eval-focus-w10 runs/eval-tail16k-w3 runs/eval-tail16k-w5
+    # tail16k-w3: the tail16k-w5 train line with --displacement-weight 3 (two threads), evaluated at 1x only
 
 A tail16k arm pairs with the shipped 18k (the same 16k weights, steps, clips and noise; the shipped 16k -> 18k ran on
 two threads), every other arm with the 20k control, and the arms sampled at 8x with the shipped 18k there.
