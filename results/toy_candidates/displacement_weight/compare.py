@@ -42,9 +42,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "farend_reach"))
 from arms import MEASURES, V5, candidate_rows, eval_report, shipped_table  # noqa: E402  (results/toy_candidates/arms.py)
-from probe import per_section, reach_rows  # noqa: E402  (results/toy_candidates/farend_reach/probe.py)
+from probe import median_cell, paired_cell, per_section, reach_rows  # noqa: E402  (results/toy_candidates/farend_reach/probe.py)
 
-from fpkit.metrics import bootstrap_ci, paired_difference  # noqa: E402
 
 STRATEGIES = ("inverted_anti_drifting", "anti_drifting")
 SHIPPED = "shipped 18k"
@@ -64,16 +63,11 @@ def reach_report(arms: dict, pairs) -> str:
     diffs = []
     for strategy in STRATEGIES:
         for arm, p in per.items():
-            cells = []
-            for s in (0, 1, 2):
-                ci = bootstrap_ci(p.loc[strategy][s].dropna().to_numpy(), statistic="median")
-                cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
-            lines.append(f"| {strategy} | {arm} | " + " | ".join(cells) + " |")
+            cells = " | ".join(median_cell(p.loc[strategy][s]) for s in (0, 1, 2))
+            lines.append(f"| {strategy} | {arm} | {cells} |")
         for a, b in pairs:
             pair = pd.concat([per[a].loc[strategy][2], per[b].loc[strategy][2]], axis=1, keys=["a", "b"]).dropna()
-            d = paired_difference(pair.a.to_numpy(), pair.b.to_numpy(), statistic="median")
-            diffs.append(f"- {strategy}, far end {a} - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
-                         f"({len(pair)} seeds)")
+            diffs.append(f"- {strategy}, far end {a} - {b}: {paired_cell(pair.a, pair.b)} ({len(pair)} seeds)")
     return "\n".join(lines + [""] + diffs) + "\n"
 
 

@@ -23,11 +23,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from fpkit.metrics import bootstrap_ci, paired_difference
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from probe import reach_rows  # noqa: E402
+from probe import median_cell, paired_cell, reach_rows  # noqa: E402
 
 STRATEGY = "inverted_anti_drifting"
 OLD = Path("runs/old")
@@ -63,18 +61,12 @@ def report(table: pd.DataFrame) -> str:
              "| organism | frames 1-4 (1 section) | frames 5-8 (2 sections) | frames 9-12 (3 sections) |",
              "| --- | --- | --- | --- |"]
     for variant, rows in far.groupby(level="variant"):
-        cells = []
-        for n in (1, 2, 3):
-            ci = bootstrap_ci(rows[n].dropna().to_numpy(), statistic="median")
-            cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+        lines.append(f"| {variant} | " + " | ".join(median_cell(rows[n]) for n in (1, 2, 3)) + " |")
     lines += ["", "Paired differences (median, 95%):", ""]
     for variant, rows in far.groupby(level="variant"):
         for a, b in ((3, 1), (3, 2), (2, 1)):
             pair = rows[[a, b]].dropna()
-            d = paired_difference(pair[a].to_numpy(), pair[b].to_numpy(), statistic="median")
-            lines.append(f"- {variant}: {a} sections - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
-                         f"({len(pair)} seeds)")
+            lines.append(f"- {variant}: {a} sections - {b}: {paired_cell(pair[a], pair[b])} ({len(pair)} seeds)")
     lines += ["", "## The first section from the start image alone (1 section, frames 1-4), by organism set", "",
               "| organism | strategy | reach, frames 1-4 | - v5 f1 (paired) |", "| --- | --- | --- | --- |"]
     per = first.groupby(["label", "seed"], sort=False).reach.mean().unstack("seed")
@@ -83,22 +75,17 @@ def report(table: pd.DataFrame) -> str:
         if label not in per.index:
             continue
         row = per.loc[label]
-        ci = bootstrap_ci(row.dropna().to_numpy(), statistic="median")
         ok = row.notna() & base.notna()
-        d = paired_difference(row[ok].to_numpy(), base[ok].to_numpy(), statistic="median")
-        lines.append(f"| {label} | {strategy} | {ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}] | "
-                     + ("-" if label == FIRST_SECTION[0][0] else f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]") + " |")
+        lines.append(f"| {label} | {strategy} | {median_cell(row)} | "
+                     + ("-" if label == FIRST_SECTION[0][0] else paired_cell(row[ok], base[ok])) + " |")
     lines += ["", "## The codec at equal steps: the same recipe and seed with unit-variance (w1) and natural-variance (w0) "
               "channels (1 section, frames 1-4)", "", "| organism | w1 | w0 | w0 - w1 (paired) |", "| --- | --- | --- | --- |"]
     for name, _, _, _ in CODEC:
         if f"{name} w1" not in per.index or f"{name} w0" not in per.index:
             continue
         w1, w0 = per.loc[f"{name} w1"], per.loc[f"{name} w0"]
-        cells = [bootstrap_ci(r.dropna().to_numpy(), statistic="median") for r in (w1, w0)]
         ok = w1.notna() & w0.notna()
-        d = paired_difference(w0[ok].to_numpy(), w1[ok].to_numpy(), statistic="median")
-        lines.append(f"| {name} | " + " | ".join(f"{c.estimate:.2f} [{c.low:.2f}, {c.high:.2f}]" for c in cells)
-                     + f" | {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] |")
+        lines.append(f"| {name} | {median_cell(w1)} | {median_cell(w0)} | {paired_cell(w0[ok], w1[ok])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -48,6 +48,18 @@ def reach_rows(variant: str, strategy: str, seeds=SEEDS, sections: int = 3) -> l
     return rows
 
 
+def median_cell(values) -> str:
+    """'median [low, high]' of a Series (NaN dropped), 95% bootstrap interval: a reach table's cell."""
+    ci = bootstrap_ci(values.dropna().to_numpy(), statistic="median")
+    return f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]"
+
+
+def paired_cell(a, b) -> str:
+    """'+d [low, high]': the median of the paired differences a - b (aligned arrays), 95%."""
+    d = paired_difference(np.asarray(a), np.asarray(b), statistic="median")
+    return f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+
+
 def per_section(table: pd.DataFrame) -> pd.DataFrame:
     """Mean reach per (strategy, seed) and section: columns 0, 1, 2 = frames 1-4, 5-8, 9-12 (the far end)."""
     table = table.assign(section=(table.frame - 1) // 4)
@@ -64,18 +76,13 @@ def main(argv: list[str]) -> None:
              "| organism / strategy | frames 1-4 | frames 5-8 | frames 9-12 (far end) |", "| --- | --- | --- | --- |"]
     for variant, strategy in ARMS:
         p = per.loc[strategy]
-        cells = []
-        for s in (0, 1, 2):
-            ci = bootstrap_ci(p[s].dropna().to_numpy(), statistic="median")
-            cells.append(f"{ci.estimate:.2f} [{ci.low:.2f}, {ci.high:.2f}]")
-        lines.append(f"| {variant} / {strategy} | " + " | ".join(cells) + " |")
+        lines.append(f"| {variant} / {strategy} | " + " | ".join(median_cell(p[s]) for s in (0, 1, 2)) + " |")
     lines += ["", "Paired differences of the far-end reach (median, 95%):", ""]
     far = per[2].unstack("strategy")
     for a, b in (("inverted_anti_drifting", "anti_drifting"), ("inverted_anti_drifting", "vanilla"),
                  ("anti_drifting", "vanilla")):
         pair = far[[a, b]].dropna()
-        d = paired_difference(pair[a].to_numpy(), pair[b].to_numpy(), statistic="median")
-        lines.append(f"- {a} - {b}: {d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({len(pair)} seeds)")
+        lines.append(f"- {a} - {b}: {paired_cell(pair[a], pair[b])} ({len(pair)} seeds)")
     (HERE / "reach.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
