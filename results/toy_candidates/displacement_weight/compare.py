@@ -71,6 +71,16 @@ def reach_report(arms: dict, pairs) -> str:
     return "\n".join(lines + [""] + diffs) + "\n"
 
 
+def write_reach(folders, out: Path) -> None:
+    """`../farend_reach/`'s reach of each checkpoint folder under both strategies: out/reach_FOLDERNAME.csv."""
+    import torch
+
+    torch.set_num_threads(1)
+    for folder in folders:
+        rows = [row for strategy in STRATEGIES for row in reach_rows(str(folder), strategy)]
+        pd.DataFrame(rows).assign(variant="inverted").to_csv(out / f"reach_{folder.name}.csv", index=False)
+
+
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in ("reach", "report"):
         raise SystemExit("usage: compare.py reach CANDIDATE_FOLDER ... | compare.py report EVAL_FOLDER ...")
@@ -80,12 +90,7 @@ def main(argv: list[str]) -> None:
         md, rest = rest[1], rest[2:]
     folders = [Path(f) for f in rest]
     if command == "reach":
-        import torch
-
-        torch.set_num_threads(1)
-        for folder in folders:
-            rows = [row for strategy in STRATEGIES for row in reach_rows(str(folder), strategy)]
-            pd.DataFrame(rows).assign(variant="inverted").to_csv(HERE / f"reach_{folder.name}.csv", index=False)
+        write_reach(folders, HERE)
         return
     shipped = shipped_table(V5)
     arms = {label(f): f.name.removeprefix("eval-") for f in folders}  # "W=3": "w3" (table_w3, reach_w3)

@@ -54,7 +54,7 @@ from arms import AT_8X, MEASURES, V5, candidate_rows, eval_report, shipped_table
 
 _spec = importlib.util.spec_from_file_location("displacement_compare", HERE.parent / "displacement_weight" / "compare.py")
 disp = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(disp)  # reach_report, STRATEGIES, and (through it) ../farend_reach/probe.py's reach_rows
+_spec.loader.exec_module(disp)  # write_reach, reach_report, SHIPPED
 
 CONTROL, DISP = "control 20k", "W=10 20k"
 REFERENCE = {CONTROL: "w0-20k", DISP: "w10-20k"}  # ../displacement_weight/{table,reach}_NAME.*
@@ -65,12 +65,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit("usage: compare.py reach CANDIDATE_FOLDER ... | compare.py report EVAL_FOLDER ...")
     command, folders = argv[0], [Path(f) for f in argv[1:]]
     if command == "reach":
-        import torch
-
-        torch.set_num_threads(1)
-        for folder in folders:
-            rows = [row for strategy in disp.STRATEGIES for row in disp.reach_rows(str(folder), strategy)]
-            pd.DataFrame(rows).assign(variant="inverted").to_csv(HERE / f"reach_{folder.name}.csv", index=False)
+        disp.write_reach(folders, HERE)
         return
     shipped = shipped_table(V5)
     arms = {f.name.removeprefix("eval-").removesuffix("-8x"): f for f in folders}  # "focus": runs/eval-focus
@@ -84,9 +79,9 @@ def main(argv: list[str]) -> None:
         ((CONTROL, disp.SHIPPED),)
     if "focus" in arms and "focus-w10" in arms:  # what the loss weight adds to the far-end-heavy plans
         pairs = (("focus-w10", "focus"),) + pairs
-    text = eval_report(tables, pairs, "# inverted, fine-tuned 18k -> 20k on far-end-heavy plans (`--sections 3 3 "
-                       "--last-image 0 --first-section-weight 12`), vs the shipped recipe's 20k control, its W = 10 arm "
-                       "and the shipped v5 (18k)", multiples=((0, MEASURES),))
+    text = eval_report(tables, pairs, "# inverted, trained on far-end-heavy plans (`--sections 3 3 --last-image 0 "
+                       "--first-section-weight 12`; focus arms 18k -> 20k, tail16k arms 16k -> 18k), vs the shipped "
+                       "recipe's 20k control, its W = 10 arm and the shipped v5 (18k)", multiples=((0, MEASURES),))
     long = [arm for arm in arms if (tables[arm].multiple == 8).any()]  # arms also sampled at 8x
     if long:
         text += "\n" + eval_report({**{arm: tables[arm] for arm in long}, disp.SHIPPED: tables[disp.SHIPPED]},
