@@ -11,6 +11,9 @@
 #   METHODS_ONLY=sampling_type=inverted_anti_drifting experiments/regenerate_toy_results.sh methods
 #       # one organism changed: sample only its half of toy_methods (about half the time) and take the
 #       # other half's rows from results/toy_methods by run id (experiments/merge_results.py)
+#   EVAL_ONLY="inverted/inverted_anti_drifting inverted/anti_drifting" experiments/regenerate_toy_results.sh eval
+#       # the same for the eval: sample only these variant/strategy pairs (one process each, two at a
+#       # time) and take every other pair's rows from results/toy_eval/table.parquet
 #
 # Not covered (they need more than the shipped folders): results/toy_training (needs the runs'
 # EMA snapshots: `fpkit toy curve`, docs/toy.md), the README screenshots (`python docs/screenshots.py`,
@@ -51,10 +54,28 @@ for s in "${STEPS[@]}"; do
   echo "== $s ($(( $(date +%s) - started )) s)"
   case $s in
   eval)  # docs/toy.md "Results": 16 unseen seeds, 1x / 4x / 8x, one noise draw per clip
-    run rm -rf "$STAGE/eval_a" "$STAGE/eval_b" "$STAGE/toy_eval"
-    pair "$BIN/fpkit toy eval --only f1/vanilla inverted/inverted_anti_drifting inverted/anti_drifting --no-progress --out $STAGE/eval_a" \
-         "$BIN/fpkit toy eval --only f1+D/vanilla f1-h1/vanilla --no-progress --out $STAGE/eval_b"
-    run "$BIN/fpkit" toy eval --reuse "$STAGE/eval_a/table.parquet" "$STAGE/eval_b/table.parquet" --no-progress --out "$STAGE/toy_eval"
+    run rm -rf "$STAGE/eval_a" "$STAGE/eval_b" "$STAGE/eval_kept" "$STAGE"/eval_only_* "$STAGE/toy_eval"
+    if [ -n "${EVAL_ONLY:-}" ]; then  # some organisms changed: sample their pairs, keep the other rows
+      read -r -a todo <<< "$EVAL_ONLY"
+      tables=("$STAGE/eval_kept/table.parquet")
+      run "$BIN/python" -c "import sys, pathlib, pandas as pd; t = pd.read_parquet('results/toy_eval/table.parquet'); \
+drop = {tuple(p.split('/')) for p in sys.argv[1:]}; missing = drop - set(zip(t.variant, t.strategy)); \
+assert not missing, f'EVAL_ONLY: not in results/toy_eval: {sorted(missing)}'; \
+pathlib.Path('$STAGE/eval_kept').mkdir(parents=True); \
+t[[p not in drop for p in zip(t.variant, t.strategy)]].to_parquet('$STAGE/eval_kept/table.parquet')" "${todo[@]}"
+      cmds=()
+      for p in "${todo[@]}"; do
+        d="$STAGE/eval_only_${p//[^A-Za-z0-9]/_}"; tables+=("$d/table.parquet")
+        cmds+=("$BIN/fpkit toy eval --only $p --no-progress --out $d")
+      done
+      while [ ${#cmds[@]} -ge 2 ]; do pair "${cmds[0]}" "${cmds[1]}"; cmds=("${cmds[@]:2}"); done
+      [ ${#cmds[@]} -eq 1 ] && run bash -c "${cmds[0]}"
+    else
+      tables=("$STAGE/eval_a/table.parquet" "$STAGE/eval_b/table.parquet")
+      pair "$BIN/fpkit toy eval --only f1/vanilla inverted/inverted_anti_drifting inverted/anti_drifting --no-progress --out $STAGE/eval_a" \
+           "$BIN/fpkit toy eval --only f1+D/vanilla f1-h1/vanilla --no-progress --out $STAGE/eval_b"
+    fi
+    run "$BIN/fpkit" toy eval --reuse "${tables[@]}" --no-progress --out "$STAGE/toy_eval"
     publish "$STAGE/toy_eval" results/toy_eval
     run cp results/toy_eval/contact_1x.png docs/img/toy_contact_1x.png
     run cp results/toy_eval/contact_8x.png docs/img/toy_contact_8x.png
