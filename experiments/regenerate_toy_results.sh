@@ -58,11 +58,7 @@ for s in "${STEPS[@]}"; do
     if [ -n "${EVAL_ONLY:-}" ]; then  # some organisms changed: sample their pairs, keep the other rows
       read -r -a todo <<< "$EVAL_ONLY"
       tables=("$STAGE/eval_kept/table.parquet")
-      run "$BIN/python" -c "import sys, pathlib, pandas as pd; t = pd.read_parquet('results/toy_eval/table.parquet'); \
-drop = {tuple(p.split('/')) for p in sys.argv[1:]}; missing = drop - set(zip(t.variant, t.strategy)); \
-assert not missing, f'EVAL_ONLY: not in results/toy_eval: {sorted(missing)}'; \
-pathlib.Path('$STAGE/eval_kept').mkdir(parents=True); \
-t[[p not in drop for p in zip(t.variant, t.strategy)]].to_parquet('$STAGE/eval_kept/table.parquet')" "${todo[@]}"
+      run "$BIN/python" experiments/keep_eval_rows.py results/toy_eval/table.parquet "$STAGE/eval_kept/table.parquet" "${todo[@]}"
       cmds=()
       for p in "${todo[@]}"; do
         d="$STAGE/eval_only_${p//[^A-Za-z0-9]/_}"; tables+=("$d/table.parquet")

@@ -553,6 +553,44 @@ def test_regenerate_script_covers_every_committed_toy_result(tmp_path):
     assert bad.returncode == 2 and "unknown step 'evall'" in bad.stderr
 
 
+def test_regenerate_eval_only_samples_the_changed_pairs_and_keeps_the_other_rows(tmp_path, capsys):
+    """EVAL_ONLY: after one organism changes, `regenerate_toy_results.sh eval` samples only its pairs (two
+    processes) and merges them with the committed table's other rows (experiments/keep_eval_rows.py)."""
+    import importlib.util
+
+    script = ROOT / "experiments" / "regenerate_toy_results.sh"
+    stage = tmp_path / "stage"
+    env = {**os.environ, "DRY": "1", "STAGE": str(stage), "BIN": ".venv/bin",
+           "EVAL_ONLY": "inverted/inverted_anti_drifting inverted/anti_drifting"}
+    result = subprocess.run(["bash", str(script), "eval"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    kept, iad, ad = (stage / "eval_kept/table.parquet", stage / "eval_only_inverted_inverted_anti_drifting",
+                     stage / "eval_only_inverted_anti_drifting")
+    assert any(f"keep_eval_rows.py results/toy_eval/table.parquet {kept} inverted/inverted_anti_drifting "
+               "inverted/anti_drifting" in line for line in lines)
+    sampled = [line for line in lines if "toy eval --only" in line]
+    assert sampled == [f"+ .venv/bin/fpkit toy eval --only inverted/inverted_anti_drifting --no-progress --out {iad} & "
+                       f".venv/bin/fpkit toy eval --only inverted/anti_drifting --no-progress --out {ad}"]
+    assert any(f"toy eval --reuse {kept} {iad}/table.parquet {ad}/table.parquet" in line for line in lines)
+    # the rows kept: every pair but the named ones; a pair the table lacks is refused and nothing written
+    spec = importlib.util.spec_from_file_location("keep_eval_rows", ROOT / "experiments" / "keep_eval_rows.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = pd.DataFrame({"variant": ["f1", "f1", "inverted", "inverted"],
+                          "strategy": ["vanilla", "vanilla", "inverted_anti_drifting", "anti_drifting"],
+                          "value": [1.0, 2.0, 3.0, 4.0]})
+    table.to_parquet(tmp_path / "t.parquet")
+    assert module.main([str(tmp_path / "t.parquet"), str(tmp_path / "k/kept.parquet"), "inverted/anti_drifting"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "k/kept.parquet").reset_index(drop=True),
+                                  table.iloc[:3].reset_index(drop=True))
+    for bad, message in ((["inverted/nope"], "holds no rows of ['inverted/nope']"), (["inverted"], "expected VARIANT/STRATEGY")):
+        assert module.main([str(tmp_path / "t.parquet"), str(tmp_path / "k2/kept.parquet"), *bad]) == 2
+        assert message in capsys.readouterr().err and not (tmp_path / "k2").exists()
+    assert module.main([str(tmp_path / "missing.parquet"), str(tmp_path / "k2/kept.parquet"), "f1/vanilla"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
 def _merge_results_script():
     import importlib.util
 
