@@ -28,11 +28,11 @@ SEEDS = range(world.EVAL_SEED_OFFSET, world.EVAL_SEED_OFFSET + 16)
 ARMS = (("f1", "vanilla"), ("inverted", "inverted_anti_drifting"), ("inverted", "anti_drifting"))
 
 
-def reach_rows(variant: str, strategy: str, seeds=SEEDS, sections: int = 3) -> list[dict]:
-    """Per clip and frame the reach of `variant` (a shipped name or a checkpoint folder) under `strategy`, `sections`
-    sections, each clip's own noise draw (as `fpkit toy eval`); also imported by `../displacement_weight/compare.py`
-    and `horizon.py`."""
-    pipe, rows = organism.load_organism(variant), []
+def reach_rows(variant: str, strategy: str, seeds=SEEDS, sections: int = 3, pipe=None) -> list[dict]:
+    """Per clip and frame the reach of `variant` (a shipped name or a checkpoint folder; `pipe`: its pipeline already
+    loaded, e.g. with a snapshot's weights) under `strategy`, `sections` sections, each clip's own noise draw (as
+    `fpkit toy eval`); also imported by `../displacement_weight/compare.py`, `horizon.py` and `layout.py`."""
+    pipe, rows = pipe or organism.load_organism(variant), []
     for seed in seeds:
         video = ev.generate(pipe, seed, sections, strategy).video
         clip = world.render_clip(seed, video.shape[0])
