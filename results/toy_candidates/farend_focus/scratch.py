@@ -23,6 +23,7 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "farend_reach"))
+from layout import trained  # noqa: E402
 from probe import SEEDS, median_cell, paired_cell, per_section, reach_rows  # noqa: E402
 
 ARMS = (("v5 recipe (matched, 4k)", HERE.parent / "matched/step4000"),
@@ -61,7 +62,7 @@ def report(table: pd.DataFrame) -> str:
 
 def main(argv: list[str]) -> None:
     if "--report" not in argv:
-        missing = [str(f) for _, f in ARMS if not (f / "transformer.safetensors").is_file()]
+        missing = [str(f) for _, f in ARMS if not trained(f, None, 4000)]  # a run still training is not final
         if missing:
             raise SystemExit(f"missing checkpoints {missing}: train them with the docstring's command")
         torch.set_num_threads(1)

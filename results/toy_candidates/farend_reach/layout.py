@@ -122,8 +122,8 @@ def main(argv: list[str]) -> None:
                  for lay, dat, step, f, snap, s in ready if (lay, dat, step) not in have]
         order = {arm[:3]: i for i, arm in enumerate(ARMS)}  # the csv in ARMS order, whatever was measured first
         table = pd.concat([done, *parts], ignore_index=True)
-        table = table.iloc[sorted(range(len(table)), key=lambda i: (order[tuple(table.iloc[i][["layout", "data", "step"]])],
-                                                                    table.seed.iloc[i]))]
+        arm = [order[key] for key in zip(table.layout, table.data, table.step)]
+        table = table.assign(arm=arm).sort_values(["arm", "seed"], kind="stable").drop(columns="arm")
         table.to_csv(HERE / "layout.csv", index=False)
         if len(ready) < len(ARMS):
             print(f"measured {len(ready)} of {len(ARMS)} arms; run again with --missing when the rest are trained")
